@@ -1,0 +1,53 @@
+# Two commands matter: `make run` (the app, embedded defaults) and `make test` (the whole suite).
+SHELL := /bin/bash
+PY := .venv/bin/python
+BOOT := var/bootstrap
+UV := $(shell command -v uv 2>/dev/null || echo $(BOOT)/bin/uv)
+PG_URL ?= postgres://postgres@127.0.0.1:5432/triage
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+PYTEST_WORKERS ?= 2
+
+.PHONY: setup run test test-postgres test-sqlite lint clean
+
+setup: .venv/.synced node_modules/.installed var/generated/css/pygments.css
+	$(PY) manage.py migrate --noinput -v0
+	$(PY) manage.py collectstatic --noinput -v0
+
+# uv comes from PATH, or is bootstrapped with pip into var/bootstrap.
+$(BOOT)/bin/uv:
+	python3 -m venv $(BOOT)
+	$(BOOT)/bin/pip install --quiet uv
+
+.venv/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --python 3.11
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+var/generated/css/pygments.css: .venv/.synced
+	mkdir -p var/generated/css
+	.venv/bin/pygmentize -S friendly -f html -a .highlight > $@
+
+run: setup
+	$(PY) manage.py load_starter_content
+	$(PY) manage.py ensure_demo_admin
+	@echo "Triage is starting at http://$${TRIAGE_BIND:-127.0.0.1:8000}/  (health: /health/, API docs: /api/docs/)"
+	.venv/bin/honcho start -f Procfile
+
+test: setup test-postgres test-sqlite
+
+# Everything, against real PostgreSQL and Redis.
+test-postgres:
+	DATABASE_URL=$(PG_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest -n $(PYTEST_WORKERS) -p no:cacheprovider $(PYTEST_ARGS)
+
+# Again on the embedded default (SQLite, filesystem broker); the browser journeys ran above.
+test-sqlite:
+	DATABASE_URL= REDIS_URL= $(PY) -m pytest -n $(PYTEST_WORKERS) -p no:cacheprovider -m "not browser" $(PYTEST_ARGS)
+
+lint:
+	.venv/bin/ruff check .
+
+clean:
+	rm -rf .venv node_modules var

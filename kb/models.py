@@ -1,0 +1,201 @@
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+
+
+class Severity(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+    CRITICAL = "critical", "Critical"
+
+
+class Risk(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+
+
+class System(models.Model):
+    """A service being troubleshot (CoordinAItor, ARES, ... and Triage itself)."""
+
+    name = models.CharField(max_length=120, unique=True)
+    slug = models.SlugField(max_length=120, unique=True)
+    description = models.TextField(blank=True)
+    links = models.JSONField(default=list, blank=True, help_text='[{"label": "...", "url": "..."}]')
+    depends_on = models.ManyToManyField("self", symmetrical=False, blank=True, related_name="dependents")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("kb:system_detail", kwargs={"slug": self.slug})
+
+
+class Tag(models.Model):
+    name = models.CharField(max_length=60, unique=True)
+    slug = models.SlugField(max_length=60, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Article(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+
+    system = models.ForeignKey(System, on_delete=models.CASCADE, related_name="articles")
+    title = models.CharField(max_length=255)
+    slug = models.SlugField(max_length=255)
+    body = models.TextField(help_text="Markdown.")
+    body_html = models.TextField(blank=True, editable=False, help_text="Sanitised HTML rendered on write.")
+    toc_html = models.TextField(blank=True, editable=False)
+    summary = models.TextField(blank=True)
+    # Where the article sits in its guide, e.g. "Common Issues / Server Won't Start / Port Already in Use".
+    # Imported articles are keyed by (system, heading_path).
+    heading_path = models.CharField(max_length=500, blank=True)
+    tags = models.ManyToManyField(Tag, blank=True, related_name="articles")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PUBLISHED)
+    source_file = models.CharField(max_length=255, blank=True)
+    source_anchor = models.CharField(max_length=255, blank=True)
+    # Hash of the imported section, so re-importing an unchanged file changes nothing.
+    source_hash = models.CharField(max_length=64, blank=True, editable=False)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="articles")
+    view_count = models.PositiveIntegerField(default=0, editable=False)
+    helpful_count = models.PositiveIntegerField(default=0, editable=False)
+    not_helpful_count = models.PositiveIntegerField(default=0, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["system__name", "heading_path", "title"]
+        constraints = [models.UniqueConstraint(fields=["system", "slug"], name="kb_article_unique_slug_per_system")]
+        indexes = [
+            models.Index(fields=["system", "heading_path"]),
+            models.Index(fields=["-updated_at"]),
+            models.Index(fields=["-helpful_count"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("kb:article_detail", kwargs={"system_slug": self.system.slug, "slug": self.slug})
+
+
+class ArticleRevision(models.Model):
+    """A snapshot written on every change of an article; any two can be diffed."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="revisions")
+    number = models.PositiveIntegerField()
+    title = models.CharField(max_length=255)
+    summary = models.TextField(blank=True)
+    body = models.TextField()
+    note = models.CharField(max_length=255, blank=True)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["article", "-number"]
+        constraints = [models.UniqueConstraint(fields=["article", "number"], name="kb_revision_unique_number")]
+
+    def __str__(self) -> str:
+        return f"{self.article} r{self.number}"
+
+
+class Solution(models.Model):
+    system = models.ForeignKey(System, on_delete=models.CASCADE, related_name="solutions")
+    title = models.CharField(max_length=255)
+    steps = models.TextField(help_text="Ordered steps in Markdown, with commands in code blocks.")
+    steps_html = models.TextField(blank=True, editable=False)
+    risk = models.CharField(max_length=10, choices=Risk.choices, default=Risk.LOW)
+    articles = models.ManyToManyField(Article, blank=True, related_name="solutions")
+    # How many incidents this solution resolved; feeds ranking (the incidents app increments it).
+    resolved_count = models.PositiveIntegerField(default=0, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["system__name", "title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Symptom(models.Model):
+    """An observable problem, recognised by one or more signatures."""
+
+    system = models.ForeignKey(System, on_delete=models.CASCADE, related_name="symptoms")
+    title = models.CharField(max_length=255)
+    description = models.TextField(blank=True)
+    severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.MEDIUM)
+    articles = models.ManyToManyField(Article, blank=True, related_name="symptoms")
+    solutions = models.ManyToManyField(Solution, through="SymptomSolution", blank=True, related_name="symptoms")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["system__name", "title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class SymptomSolution(models.Model):
+    symptom = models.ForeignKey(Symptom, on_delete=models.CASCADE)
+    solution = models.ForeignKey(Solution, on_delete=models.CASCADE)
+    rank = models.PositiveSmallIntegerField(default=0, help_text="Lower is tried first.")
+
+    class Meta:
+        ordering = ["rank", "id"]
+        constraints = [models.UniqueConstraint(fields=["symptom", "solution"], name="kb_symptom_solution_unique")]
+
+
+class Signature(models.Model):
+    """An exact error string (literal) or an RE2 pattern that recognises a symptom in text."""
+
+    class Kind(models.TextChoices):
+        LITERAL = "literal", "Literal"
+        PATTERN = "pattern", "Pattern (RE2)"
+
+    symptom = models.ForeignKey(Symptom, on_delete=models.CASCADE, related_name="signatures")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.LITERAL)
+    text = models.TextField()
+    positive_examples = models.JSONField(default=list, blank=True)
+    negative_examples = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["symptom", "id"]
+
+    def __str__(self) -> str:
+        return self.text[:80]
+
+
+class ArticleVote(models.Model):
+    """Helpful / not helpful, one per signed-in user or anonymous session per article."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="votes")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE)
+    session_key = models.CharField(max_length=40, blank=True)
+    helpful = models.BooleanField()
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["article", "user"], condition=models.Q(user__isnull=False),
+                                    name="kb_vote_one_per_user"),
+            models.UniqueConstraint(fields=["article", "session_key"], condition=models.Q(user__isnull=True),
+                                    name="kb_vote_one_per_session"),
+        ]

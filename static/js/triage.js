@@ -1,0 +1,1 @@
+/* Triage behaviours that an htmx attribute cannot express. */
