@@ -7,6 +7,7 @@ from diagnostics.views import health
 
 api_v1 = [
     path("", include("kb.api.urls")),
+    path("", include("diagnostics.api.urls")),
 ]
 
 urlpatterns = [
@@ -18,5 +19,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("diagnostics/", include("diagnostics.urls")),
     path("", include("kb.urls")),
 ]

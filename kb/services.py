@@ -6,6 +6,7 @@ from django.db.models import F
 from django.utils.text import slugify
 
 from .markdown import render_markdown
+from .search import index_articles
 from .models import Article, ArticleRevision, ArticleVote, Solution, System, Tag
 
 
@@ -64,6 +65,7 @@ def article_create(
     if tags:
         article.tags.set(tags_get_or_create(names=tags))
     _revision_add(article=article, author=article.author, note=note)
+    index_articles([article.pk])
     return article
 
 
@@ -99,6 +101,7 @@ def article_update(
     if changed.keys() & {"title", "body", "summary"} or tags_changed:
         editor = author if author and author.is_authenticated else None
         _revision_add(article=article, author=editor, note=note or "Edited")
+    index_articles([article.pk])
     return True
 
 

@@ -1,11 +1,11 @@
 from django.urls import path
 
-from . import views
+from .views import browse
 
 app_name = "kb"
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("systems/<slug:slug>/", views.system_detail, name="system_detail"),
-    path("systems/<slug:system_slug>/<slug:slug>/", views.article_detail, name="article_detail"),
+    path("", browse.home, name="home"),
+    path("systems/<slug:slug>/", browse.system_detail, name="system_detail"),
+    path("systems/<slug:system_slug>/<slug:slug>/", browse.article_detail, name="article_detail"),
 ]

@@ -1,8 +1,8 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
-from . import selectors
-from .models import Article, System
+from .. import selectors
+from ..models import Article, System
 
 
 def home(request: HttpRequest) -> HttpResponse:

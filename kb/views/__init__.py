@@ -1,0 +1,1 @@
+"""kb views, one module per feature: browse, editing, imports, search, matching."""
