@@ -44,7 +44,7 @@ test-postgres:
 
 # Again on the embedded default (SQLite, filesystem broker); the browser journeys ran above.
 test-sqlite:
-	DATABASE_URL= REDIS_URL= $(PY) -m pytest -n $(PYTEST_WORKERS) -p no:cacheprovider -m "not browser" $(PYTEST_ARGS)
+	DATABASE_URL= REDIS_URL= $(PY) -m pytest -n $(PYTEST_WORKERS) -p no:cacheprovider -m "not browser and not integration" $(PYTEST_ARGS)
 
 lint:
 	.venv/bin/ruff check .
