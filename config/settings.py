@@ -109,8 +109,9 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         "transaction_mode": "IMMEDIATE",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-# Parallel test runs (several checkouts on one server) each get their own test database.
-DATABASES["default"]["TEST"] = {"NAME": env_str("TRIAGE_TEST_DB_NAME") or None}
+elif env_str("TRIAGE_TEST_DB_NAME"):
+    # Parallel test runs against one PostgreSQL server each get their own test database.
+    DATABASES["default"]["TEST"] = {"NAME": env_str("TRIAGE_TEST_DB_NAME")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")
@@ -168,6 +169,38 @@ TRIAGE_PUBLIC_READ = env_bool("TRIAGE_PUBLIC_READ", True)
 TRIAGE_IMPORT_MAX_BYTES = env_int("TRIAGE_IMPORT_MAX_BYTES", 5 * 1024 * 1024)
 TRIAGE_WORKER_HEARTBEAT_SECONDS = env_int("TRIAGE_WORKER_HEARTBEAT_SECONDS", 10)
 TRIAGE_WORKER_STALE_SECONDS = env_int("TRIAGE_WORKER_STALE_SECONDS", 60)
+# Diagnostic checks may only connect to these hosts/CIDRs (every resolved address is checked at run time),
+# and log file checks may only read under these directories. Other knobs: diagnostics/conf.py.
+TRIAGE_CHECK_ALLOWED_TARGETS = env_list("TRIAGE_CHECK_ALLOWED_TARGETS", ["127.0.0.0/8", "::1", "localhost"])
+TRIAGE_CHECK_ALLOWED_PATHS = env_list("TRIAGE_CHECK_ALLOWED_PATHS", ["/var/log", str(VAR_DIR / "logs")])
+
+# Incidents: attachments, diagnostic bundles (limits against zip/tar bombs), webhooks, outbox, notifications.
+TRIAGE_INCIDENT_ATTACHMENT_MAX_BYTES = env_int("TRIAGE_INCIDENT_ATTACHMENT_MAX_BYTES", 50 * 1024 * 1024)
+TRIAGE_INCIDENT_MATCH_MAX_BYTES = env_int("TRIAGE_INCIDENT_MATCH_MAX_BYTES", 50 * 1024 * 1024)
+TRIAGE_BUNDLE_MAX_FILES = env_int("TRIAGE_BUNDLE_MAX_FILES", 500)
+TRIAGE_BUNDLE_MAX_TOTAL_BYTES = env_int("TRIAGE_BUNDLE_MAX_TOTAL_BYTES", 200 * 1024 * 1024)
+TRIAGE_BUNDLE_MAX_MEMBER_BYTES = env_int("TRIAGE_BUNDLE_MAX_MEMBER_BYTES", 50 * 1024 * 1024)
+TRIAGE_WEBHOOK_TIMEOUT_SECONDS = env_int("TRIAGE_WEBHOOK_TIMEOUT_SECONDS", 10)
+TRIAGE_WEBHOOK_MAX_ATTEMPTS = env_int("TRIAGE_WEBHOOK_MAX_ATTEMPTS", 8)
+TRIAGE_WEBHOOK_BACKOFF_SECONDS = env_int("TRIAGE_WEBHOOK_BACKOFF_SECONDS", 30)
+TRIAGE_OUTBOX_MAX_ATTEMPTS = env_int("TRIAGE_OUTBOX_MAX_ATTEMPTS", 10)
+TRIAGE_OUTBOX_BACKOFF_SECONDS = env_int("TRIAGE_OUTBOX_BACKOFF_SECONDS", 30)
+TRIAGE_IDEMPOTENCY_HOURS = env_int("TRIAGE_IDEMPOTENCY_HOURS", 24)
+# Who hears about every new, acknowledged and resolved incident (escalations go to the levels' addresses).
+TRIAGE_INCIDENT_NOTIFY_EMAILS = env_list("TRIAGE_INCIDENT_NOTIFY_EMAILS", [])
+# Absolute links in emails.
+TRIAGE_BASE_URL = env_str("TRIAGE_BASE_URL", "http://127.0.0.1:8000")
+
+# --- Email ----------------------------------------------------------------------------------
+# Printed to the console unless an SMTP server is configured.
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "triage@localhost")
 
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -176,16 +209,19 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.ReadPublicWriteScoped"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    # JSON/form parsers that answer an oversize body (DATA_UPLOAD_MAX_MEMORY_SIZE) with 413 before reading it.
+    "DEFAULT_PARSER_CLASSES": [
+        "accounts.parsers.JSONParser",
+        "accounts.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "accounts.pagination.Pagination",
     "PAGE_SIZE": 25,
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
-    ],
+    "DEFAULT_THROTTLE_CLASSES": ["accounts.throttling.AnonThrottle", "accounts.throttling.UserThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env_str("TRIAGE_THROTTLE_ANON", "120/min"),
         "user": env_str("TRIAGE_THROTTLE_USER", "1200/min"),
@@ -235,6 +271,33 @@ CELERY_BEAT_SCHEDULE = {
         "task": "diagnostics.tasks.worker_heartbeat_task",
         "schedule": float(TRIAGE_WORKER_HEARTBEAT_SECONDS),
         "options": {"expires": float(TRIAGE_WORKER_HEARTBEAT_SECONDS)},
+    },
+    # Queue a run for every diagnostic monitor whose interval has elapsed.
+    "check-monitors-tick": {
+        "task": "diagnostics.tasks.monitors_tick_task",
+        "schedule": 5.0,
+        "options": {"expires": 5.0},
+    },
+    # Once a day, delete check runs older than the retention period (state changes are kept).
+    "check-runs-prune": {"task": "diagnostics.tasks.check_runs_prune_task", "schedule": 86400.0},
+    # Publish incident follow-up work (notifications, checks, log matching) that could not be queued at
+    # filing time, e.g. because the broker was down; also re-queues lost webhook deliveries.
+    "incidents-outbox-relay": {
+        "task": "incidents.tasks.outbox_relay_task",
+        "schedule": 30.0,
+        "options": {"expires": 30.0},
+    },
+    # Escalate unacknowledged incidents that are past their severity's response or escalation target.
+    "incidents-escalate-due": {
+        "task": "incidents.tasks.incidents_escalate_due_task",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
+    },
+    # Forget stored Idempotency-Key responses once clients can no longer be retrying.
+    "incidents-housekeeping": {
+        "task": "incidents.tasks.incidents_housekeeping_task",
+        "schedule": 3600.0,
+        "options": {"expires": 3600.0},
     },
 }
 
