@@ -18,11 +18,17 @@ class ReadPublicWriteScoped(BasePermission):
         key = request_api_key(request)
         if request.method in SAFE_METHODS:
             if key is not None:
-                return key.allows(Scope.READ)
+                if not key.allows(Scope.READ):
+                    self.message = "This API key lacks the read scope."
+                    return False
+                return True
             return settings.TRIAGE_PUBLIC_READ or request.user.is_authenticated
         if not request.user.is_authenticated:
             return False
-        return key is None or key.allows(Scope.WRITE)
+        if key is not None and not key.allows(Scope.WRITE):
+            self.message = "This API key lacks the write scope."
+            return False
+        return True
 
 
 class StaffWritesOnly(ReadPublicWriteScoped):
@@ -31,14 +37,32 @@ class StaffWritesOnly(ReadPublicWriteScoped):
     def has_permission(self, request: Request, view) -> bool:
         if not super().has_permission(request, view):
             return False
-        return request.method in SAFE_METHODS or request.user.is_staff
+        if request.method in SAFE_METHODS or request.user.is_staff:
+            return True
+        self.message = "Only staff can change the knowledge base."
+        return False
 
 
 class AdminScope(BasePermission):
     """Staff user; an API key must carry the `admin` scope."""
 
+    message = "This needs a staff user, and an API key with the admin scope."
+
     def has_permission(self, request: Request, view) -> bool:
         key = request_api_key(request)
         if not (request.user.is_authenticated and request.user.is_staff):
             return False
+        return key is None or key.allows(Scope.ADMIN)
+
+
+class ManagesOwnKeys(BasePermission):
+    """Signed-in users manage their own keys; a key may do so only with the `admin` scope,
+    so a leaked read or write key cannot mint fresh, longer-lived keys."""
+
+    message = "Managing API keys needs a browser session or an API key with the admin scope."
+
+    def has_permission(self, request: Request, view) -> bool:
+        if not request.user.is_authenticated:
+            return False
+        key = request_api_key(request)
         return key is None or key.allows(Scope.ADMIN)

@@ -17,6 +17,12 @@ def api_key_create(
     unknown = sorted(set(scopes) - set(Scope.values))
     if unknown or not scopes:
         raise ValidationError(f"Scopes must be some of {', '.join(Scope.values)}; got {', '.join(unknown) or 'none'}.")
+    # The admin scope only means something for staff (see AdminScope); refuse it elsewhere so a key
+    # never looks more powerful than it is.
+    if Scope.ADMIN in scopes and not user.is_staff:
+        raise ValidationError({"scopes": ["Only staff users can hold a key with the admin scope."]})
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ValidationError({"expires_at": ["The expiry must be in the future."]})
     prefix, secret = new_key_material()
     key = ApiKey(user=user, name=name, prefix=prefix, hashed_key=hash_secret(secret),
                  scopes=sorted(set(scopes)), expires_at=expires_at)
@@ -31,5 +37,6 @@ def api_key_touch(*, key: ApiKey) -> None:
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
 
 
-def api_key_revoke(*, key: ApiKey) -> None:
-    ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+def api_key_revoke(*, key: ApiKey) -> bool:
+    """Revoke a key; False when it was already revoked (not an error: revoking is idempotent)."""
+    return bool(ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now()))

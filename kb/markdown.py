@@ -1,11 +1,15 @@
 """Markdown to sanitised HTML, done once on write (never per request)."""
 
+import html
+import re
 from dataclasses import dataclass
 
 import markdown
 import nh3
 
-EXTENSIONS = ["fenced_code", "tables", "toc", "codehilite", "sane_lists", "attr_list"]
+# superfences (pymdown-extensions) rather than fenced_code: it also handles code blocks inside list items,
+# which is how solution steps carry their commands.
+EXTENSIONS = ["pymdownx.superfences", "tables", "toc", "codehilite", "sane_lists", "attr_list"]
 EXTENSION_CONFIGS = {
     "codehilite": {"css_class": "highlight", "guess_lang": False},
     "toc": {"permalink": False, "toc_depth": "2-4"},
@@ -43,9 +47,52 @@ def sanitize_html(html: str) -> str:
     )
 
 
+# Python-Markdown's link parser is quadratic in the number of unmatched "[" in one paragraph
+# (4,000 take seconds). No real paragraph has this many, so past the limit its brackets are escaped.
+MAX_BRACKETS_PER_PARAGRAPH = 200
+FENCE = re.compile(r"^\s*(```|~~~)")
+
+
+def _defuse_brackets(text: str) -> str:
+    if text.count("[") <= MAX_BRACKETS_PER_PARAGRAPH:
+        return text
+    out: list[str] = []
+    paragraph: list[str] = []
+    in_fence = False
+
+    def flush() -> None:
+        block = "\n".join(paragraph)
+        if block.count("[") > MAX_BRACKETS_PER_PARAGRAPH:
+            block = block.replace("[", "\\[").replace("]", "\\]")
+        out.extend(block.split("\n") if paragraph else [])
+        paragraph.clear()
+
+    for line in text.split("\n"):
+        if FENCE.match(line):
+            flush()
+            in_fence = not in_fence
+            out.append(line)
+        elif in_fence:
+            out.append(line)
+        elif not line.strip():
+            flush()
+            out.append(line)
+        else:
+            paragraph.append(line)
+    flush()
+    return "\n".join(out)
+
+
 def render_markdown(text: str) -> Rendered:
-    """Render Markdown with fenced code, tables, TOC and Pygments highlighting, then sanitise."""
+    """Render Markdown with fenced code, tables, TOC and Pygments highlighting, then sanitise.
+
+    Never raises on hostile input: pathological nesting falls back to the escaped source.
+    """
+    source = _defuse_brackets(text.replace("\x00", ""))
     md = markdown.Markdown(extensions=EXTENSIONS, extension_configs=EXTENSION_CONFIGS)
-    html = md.convert(text.replace("\x00", ""))
+    try:
+        body = md.convert(source)
+    except RecursionError:
+        return Rendered(html=f"<pre>{html.escape(source)}</pre>", toc_html="")
     toc_html = md.toc if getattr(md, "toc_tokens", None) else ""
-    return Rendered(html=sanitize_html(html), toc_html=sanitize_html(toc_html))
+    return Rendered(html=sanitize_html(body), toc_html=sanitize_html(toc_html))

@@ -1,0 +1,41 @@
+"""Request parsers that refuse oversize bodies with a 413 before reading them.
+
+DRF reads JSON and form bodies straight from the request stream, which skips Django's
+DATA_UPLOAD_MAX_MEMORY_SIZE check; these parsers apply the same limit from Content-Length.
+Multipart keeps Django's own check (it counts non-file fields only, so uploads still work);
+its RequestDataTooBig becomes a 413 in accounts.api.
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.conf import settings
+from rest_framework import parsers
+
+from .exceptions import RequestTooLarge, too_large_message
+
+
+def request_size_check(parser_context: Mapping[str, Any] | None) -> None:
+    """Raise RequestTooLarge when the declared body size exceeds DATA_UPLOAD_MAX_MEMORY_SIZE."""
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    request = (parser_context or {}).get("request")
+    if limit is None or request is None:
+        return
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > limit:
+        raise RequestTooLarge(too_large_message(limit))
+
+
+class JSONParser(parsers.JSONParser):
+    def parse(self, stream, media_type=None, parser_context=None) -> Any:
+        request_size_check(parser_context)
+        return super().parse(stream, media_type, parser_context)
+
+
+class FormParser(parsers.FormParser):
+    def parse(self, stream, media_type=None, parser_context=None) -> Any:
+        request_size_check(parser_context)
+        return super().parse(stream, media_type, parser_context)

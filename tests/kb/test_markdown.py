@@ -1,0 +1,68 @@
+import pytest
+
+from kb.markdown import MAX_BRACKETS_PER_PARAGRAPH, render_markdown, sanitize_html
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "<script>alert(1)</script>",
+        '<img src="x" onerror="alert(1)">',
+        "[click](javascript:alert(1))",
+        '<a href="javascript:alert(1)">x</a>',
+        '<div onclick="steal()">x</div>',
+        '<iframe src="https://evil.example"></iframe>',
+        '<svg><script>alert(1)</script></svg>',
+        "<style>body{display:none}</style>",
+    ],
+)
+def test_render_strips_scripts_handlers_and_javascript_urls(hostile):
+    html = render_markdown(f"Intro\n\n{hostile}\n").html.lower()
+    for forbidden in ("<script", "onerror", "onclick", "javascript:", "<iframe", "<style", "alert(1)"):
+        assert forbidden not in html
+
+
+def test_render_highlights_fenced_code_with_pygments():
+    html = render_markdown("```bash\ndocker compose ps\n```\n").html
+    assert '<div class="highlight">' in html
+    assert '<span class="w">' in html
+
+
+def test_code_block_inside_a_numbered_step_renders_as_a_block():
+    html = render_markdown("1. Check the container:\n   ```bash\n   docker compose ps\n   ```\n2. Restart it\n").html
+    assert '<div class="highlight">' in html
+    assert "```" not in html
+
+
+def test_render_builds_a_toc_from_subheadings_and_tables():
+    rendered = render_markdown("## Fix it\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n### Step two\n")
+    assert 'href="#fix-it"' in rendered.toc_html
+    assert "<table>" in rendered.html
+
+
+def test_paragraph_with_thousands_of_brackets_renders_as_text():
+    text = " ".join(["[a"] * (MAX_BRACKETS_PER_PARAGRAPH * 20))
+    html = render_markdown(text).html
+    assert html.count("[a") == MAX_BRACKETS_PER_PARAGRAPH * 20
+    assert "\\[" not in html
+
+
+def test_brackets_inside_code_fences_are_left_alone():
+    text = "```\n" + "[" * (MAX_BRACKETS_PER_PARAGRAPH * 5) + "\n```\n" + "[x" * (MAX_BRACKETS_PER_PARAGRAPH + 1)
+    html = render_markdown(text).html
+    assert "[" * (MAX_BRACKETS_PER_PARAGRAPH * 5) in html
+
+
+def test_deeply_nested_list_falls_back_to_escaped_source():
+    html = render_markdown("- " * 3000 + "<b>x</b>").html
+    assert html.startswith("<pre>")
+    assert "&lt;b&gt;" in html
+
+
+def test_nul_bytes_are_dropped():
+    assert "\x00" not in render_markdown("a\x00b").html
+
+
+def test_sanitize_keeps_links_with_safe_rel():
+    html = sanitize_html('<a href="https://example.com">x</a>')
+    assert 'href="https://example.com"' in html and "noopener" in html
