@@ -3,26 +3,14 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
-from .markdown import render_markdown
+from .markdown import MARKDOWN_MAX_CHARS
+from .markdown import render_markdown_or_error as markdown_render_or_error
 from .models import Article
 
-# Long enough for any real runbook; past it, rendering on every preview keystroke gets slow.
-BODY_MAX_CHARS = 200_000
+BODY_MAX_CHARS = MARKDOWN_MAX_CHARS
 TAG_MAX_CHARS = 60
 TAGS_MAX = 20
 COMMENT_MAX_CHARS = 2000
-
-
-def markdown_render_or_error(body: str) -> str:
-    """Rendered, sanitised HTML, or a ValidationError for input the renderer cannot cope with."""
-    try:
-        return render_markdown(body).html
-    except (RecursionError, ValueError, UnicodeError) as exc:
-        # Deeply nested lists/quotes blow Python-Markdown's recursion limit; say so instead of a 500.
-        raise ValidationError(
-            "This Markdown could not be rendered (%(reason)s). Check for very deeply nested lists or quotes.",
-            code="unrenderable", params={"reason": type(exc).__name__},
-        ) from exc
 
 
 def parse_tags(raw: str) -> list[str]:

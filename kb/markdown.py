@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import markdown
 import nh3
+from django.core.exceptions import ValidationError
 
 # superfences (pymdown-extensions) rather than fenced_code: it also handles code blocks inside list items,
 # which is how solution steps carry their commands.
@@ -29,12 +30,16 @@ ALLOWED_ATTRIBUTES = {
     "ol": {"start"},
 }
 URL_SCHEMES = {"http", "https", "mailto"}
+# Long enough for any real runbook; past it, rendering on every edit or preview gets slow.
+MARKDOWN_MAX_CHARS = 200_000
 
 
 @dataclass(frozen=True)
 class Rendered:
     html: str
     toc_html: str
+    # True when the source could not be rendered (e.g. nesting too deep) and is shown escaped instead.
+    degraded: bool = False
 
 
 def sanitize_html(html: str) -> str:
@@ -93,6 +98,18 @@ def render_markdown(text: str) -> Rendered:
     try:
         body = md.convert(source)
     except RecursionError:
-        return Rendered(html=f"<pre>{html.escape(source)}</pre>", toc_html="")
+        return Rendered(html=f"<pre>{html.escape(source)}</pre>", toc_html="", degraded=True)
     toc_html = md.toc if getattr(md, "toc_tokens", None) else ""
     return Rendered(html=sanitize_html(body), toc_html=sanitize_html(toc_html))
+
+
+def render_markdown_or_error(body: str) -> str:
+    """Rendered, sanitised HTML, or a ValidationError for Markdown that can only be shown escaped."""
+    rendered = render_markdown(body)
+    if rendered.degraded:
+        # Deeply nested lists/quotes exceed Python-Markdown's recursion limit; tell the editor, not a 500.
+        raise ValidationError(
+            "This Markdown could not be rendered (nesting too deep). Check for very deeply nested lists or quotes.",
+            code="unrenderable",
+        )
+    return rendered.html

@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .. import selectors
+from ..markdown import MARKDOWN_MAX_CHARS, render_markdown_or_error
 from ..models import Article, ArticleRevision, Signature, Solution, Symptom, System
 
 
@@ -68,7 +69,7 @@ class ArticleWriteSerializer(serializers.Serializer):
     """Fields for create and full update (PUT); PATCH sends any subset."""
 
     title = serializers.CharField(max_length=255)
-    body = serializers.CharField(help_text="Markdown.", trim_whitespace=False)
+    body = serializers.CharField(help_text="Markdown.", trim_whitespace=False, max_length=MARKDOWN_MAX_CHARS)
     summary = serializers.CharField(required=False, allow_blank=True)
     heading_path = serializers.CharField(max_length=500, required=False, allow_blank=True)
     tags = serializers.ListField(
@@ -80,6 +81,10 @@ class ArticleWriteSerializer(serializers.Serializer):
         max_length=255, required=False, allow_blank=True, write_only=True,
         help_text="Why it changed; kept on the revision.",
     )
+
+    def validate_body(self, value: str) -> str:
+        render_markdown_or_error(value)
+        return value
 
 
 class ArticleCreateSerializer(ArticleWriteSerializer):

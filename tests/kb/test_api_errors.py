@@ -205,3 +205,17 @@ def test_unexpected_crash_under_api_is_500_json(monkeypatch):
     assert response.json() == {"status": 500, "error": "server_error",
                                "detail": "Internal server error; it has been logged."}
     assert "fire" not in response.content.decode()
+
+
+def test_article_with_unrenderable_markdown_is_a_400_field_error(api_client, staff_user):
+    from kb.models import Article
+
+    from ..factories import SystemFactory
+
+    system = SystemFactory(slug="ares")
+    api_client.force_authenticate(staff_user)
+    response = api_client.post("/api/v1/articles/", {"system": "ares", "title": "Deep", "body": "- " * 3000 + "x"},
+                               format="json")
+    assert response.status_code == 400
+    assert "nesting too deep" in response.json()["fields"]["body"][0]
+    assert not Article.objects.filter(system=system).exists()

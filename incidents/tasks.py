@@ -1,0 +1,49 @@
+"""Celery tasks: each takes ids, calls the service of the same name and returns a short status.
+
+All are idempotent (outbox messages are claimed and marked by conditional UPDATEs; deliveries stop once
+succeeded or failed), so a task delivered twice does no harm.
+"""
+
+from celery import shared_task
+from django.utils import timezone
+
+from . import services
+
+
+@shared_task(ignore_result=True, acks_late=True, time_limit=120, soft_time_limit=100)
+def outbox_relay_task() -> str:
+    """Publish due outbox messages; also re-queues webhook deliveries whose task was lost."""
+    result = services.outbox_relay()
+    requeued = services.webhook_deliveries_requeue()
+    return f"published {result.published}, deferred {result.deferred}, requeued {requeued}"
+
+
+@shared_task(ignore_result=True, acks_late=True, time_limit=300, soft_time_limit=270)
+def outbox_dispatch_task(message_id: int) -> str:
+    """Handle one outbox message (notifications, checks, matching)."""
+    return services.outbox_message_dispatch(message_id=message_id)
+
+
+@shared_task(bind=True, ignore_result=True, acks_late=True, time_limit=60, soft_time_limit=45, max_retries=None)
+def webhook_delivery_send_task(self, delivery_id: int) -> str:
+    """One signed attempt; on a retryable failure, retry after the backoff the service computed.
+
+    The attempt count lives on the delivery row (TRIAGE_WEBHOOK_MAX_ATTEMPTS), not in Celery.
+    """
+    outcome = services.webhook_delivery_attempt(delivery_id=delivery_id)
+    if outcome.retry_in is not None:
+        raise self.retry(countdown=outcome.retry_in)
+    return outcome.status
+
+
+@shared_task(ignore_result=True, acks_late=True, time_limit=120, soft_time_limit=100)
+def incidents_escalate_due_task() -> str:
+    """Notify the next escalation level for unacknowledged incidents past their targets."""
+    done = services.incidents_escalate_due(now=timezone.now())
+    return f"escalated {len(done)}"
+
+
+@shared_task(ignore_result=True, acks_late=True, time_limit=120, soft_time_limit=100)
+def incidents_housekeeping_task() -> str:
+    """Forget old Idempotency-Key responses."""
+    return f"pruned {services.idempotency_prune()} idempotency keys"
