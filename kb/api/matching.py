@@ -67,6 +67,12 @@ class MatchArticleSerializer(serializers.Serializer):
     url = serializers.URLField()
 
 
+class MatchTreeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    url = serializers.URLField(allow_null=True, help_text="The tree's page in the web UI.")
+
+
 class MatchItemSerializer(serializers.Serializer):
     symptom = MatchSymptomSerializer()
     system = MatchSystemSerializer()
@@ -75,7 +81,7 @@ class MatchItemSerializer(serializers.Serializer):
     lines = MatchLineSerializer(many=True, help_text="The first five, with context.")
     solutions = MatchSolutionSerializer(many=True, help_text="Best first: incidents resolved, then votes.")
     articles = MatchArticleSerializer(many=True)
-    decision_tree = serializers.JSONField(allow_null=True, help_text="The decision tree to start; null for now.")
+    decision_tree = MatchTreeSerializer(allow_null=True, help_text="The published decision tree to start, if any.")
 
 
 class UnknownErrorSerializer(serializers.Serializer):
@@ -141,7 +147,11 @@ def match_result_data(result: matching.MatchResult, request: Request) -> dict[st
                      "url": request.build_absolute_uri(article.get_absolute_url())}
                     for article in item.articles
                 ],
-                "decision_tree": item.decision_tree,
+                "decision_tree": (
+                    {**item.decision_tree, "url": request.build_absolute_uri(item.decision_tree["url"])
+                     if item.decision_tree["url"] else None}
+                    if item.decision_tree else None
+                ),
             }
             for item in result.matches
         ],

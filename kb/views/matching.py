@@ -1,0 +1,132 @@
+"""Paste an error or upload a log, see the known symptoms it contains; staff turn unknown errors into symptoms."""
+
+from collections import Counter
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_http_methods
+
+from .. import matching, selectors
+from ..forms_matching import MatchForm, UnknownSymptomForm
+from ..models import System
+from ..signatures import symptom_create_from_unknown
+
+# Room for the multipart envelope around an upload that is just under the limit.
+ENVELOPE_BYTES = 1024 * 1024
+
+
+def _render(request: HttpRequest, page: str, partial: str, context: dict, *, status: int = 200) -> HttpResponse:
+    """One URL, two answers: the fragment for htmx, the full page (which includes it) otherwise."""
+    fragment = bool(request.htmx) and not request.htmx.boosted
+    # htmx swaps only 2xx and 422 (see base.html), so input errors go to htmx as 422 to be shown.
+    if fragment and status >= 400:
+        status = 422
+    response = render(request, partial if fragment else page, context, status=status)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _unknown_rows(result: matching.MatchResult, *, with_links: bool) -> list[dict]:
+    """Unknown error groups, each with a prefilled "new symptom" link for staff (the system is guessed
+    from what else matched)."""
+    systems = Counter(item.symptom.system.slug for item in result.matches)
+    guess = systems.most_common(1)[0][0] if systems else ""
+    base = reverse("kb:unknown_symptom_new")
+    rows = []
+    for group in result.unknown:
+        link = None
+        if with_links:
+            query = {"line": group.suggestion, "title": _title_from(group.suggestion)}
+            if guess:
+                query["system"] = guess
+            link = f"{base}?{urlencode(query)}"
+        rows.append({"group": group, "link": link})
+    return rows
+
+
+def _title_from(line: str) -> str:
+    title = " ".join(line.split())
+    return title if len(title) <= 80 else title[:79].rstrip() + "…"
+
+
+@require_http_methods(["GET", "POST"])
+def match(request: HttpRequest) -> HttpResponse:
+    context: dict = {"form": MatchForm(), "result": None, "error": None, "unknown_rows": [],
+                     "can_create_symptom": selectors.is_staff(request.user)}
+    status = 200
+    if request.method == "POST":
+        status = _match_post(request, context)
+    return _render(request, "kb/match.html", "kb/partials/match_results.html", context, status=status)
+
+
+def _match_post(request: HttpRequest, context: dict) -> int:
+    limit = matching.max_input_bytes()
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit + ENVELOPE_BYTES:
+        # Refuse before Django reads (and spools) the body.
+        context["error"] = f"That is more than {limit // (1024 * 1024)} MB; upload a smaller part of the log."
+        return 413
+    form = MatchForm(request.POST, request.FILES)
+    context["form"] = form
+    if not form.is_valid():
+        context["error"] = " ".join(form.non_field_errors()) or "Check the form."
+        return 400
+    try:
+        upload = form.cleaned_data.get("file")
+        if upload:
+            result = matching.symptom_match_stream(stream=upload, user=request.user)
+        else:
+            result = matching.symptom_match_text(text=form.cleaned_data["text"], user=request.user)
+    except matching.MatchInputError as error:
+        context["error"] = error.message
+        return error.status
+    context["result"] = result
+    context["unknown_rows"] = _unknown_rows(result, with_links=context["can_create_symptom"])
+    return 200
+
+
+@require_http_methods(["GET", "POST"])
+def unknown_symptom_new(request: HttpRequest) -> HttpResponse:
+    """Staff: a small form prefilled from an unknown error; saving creates the symptom and its signature."""
+    if not request.user.is_authenticated:
+        return redirect(f"{reverse('login')}?{urlencode({'next': request.get_full_path()})}")
+    if not request.user.is_staff:
+        raise PermissionDenied("Only staff can add symptoms.")
+    status = 200
+    if request.method == "POST":
+        form = UnknownSymptomForm(request.POST)
+        if form.is_valid():
+            try:
+                symptom = symptom_create_from_unknown(
+                    system=form.cleaned_data["system"], title=form.cleaned_data["title"],
+                    line=form.cleaned_data["line"], severity=form.cleaned_data["severity"],
+                )
+            except ValidationError as error:
+                for field, problems in error.message_dict.items():
+                    form.add_error(field if field in form.fields else None, problems)
+            else:
+                if request.htmx:
+                    return _render(request, "kb/unknown_symptom_new.html", "kb/partials/match_unknown_created.html",
+                                   {"symptom": symptom})
+                messages.success(request, f"Symptom “{symptom.title}” created: this error will be recognised "
+                                          "from now on.")
+                return redirect("kb:match")
+        status = 400
+    else:
+        initial = {key: request.GET.get(key, "")[:2000] for key in ("line", "title")}
+        system = System.objects.filter(slug=request.GET.get("system", "")).first()
+        if system is None and System.objects.count() == 1:
+            system = System.objects.first()
+        if system is not None:
+            initial["system"] = system.pk
+        form = UnknownSymptomForm(initial=initial)
+    return _render(request, "kb/unknown_symptom_new.html", "kb/partials/match_unknown_form.html",
+                   {"form": form}, status=status)
