@@ -9,7 +9,7 @@ PYTEST_WORKERS ?= 2
 
 .PHONY: setup run test test-postgres test-sqlite lint clean
 
-setup: .venv/.synced node_modules/.installed var/generated/css/pygments.css
+setup: .venv/.synced node_modules/.installed var/generated/css/pygments.css var/generated/vendor/mermaid/mermaid.min.js
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py collectstatic --noinput -v0
 
@@ -29,6 +29,11 @@ node_modules/.installed: package.json package-lock.json
 var/generated/css/pygments.css: .venv/.synced
 	mkdir -p var/generated/css
 	.venv/bin/pygmentize -S friendly -f html -a .highlight > $@
+
+# Mermaid's dist folder is ~80 MB of chunks; the tree diagrams need only its single-file bundle.
+var/generated/vendor/mermaid/mermaid.min.js: node_modules/.installed
+	mkdir -p $(@D)
+	cp node_modules/mermaid/dist/mermaid.min.js $@
 
 run: setup
 	$(PY) manage.py load_starter_content
