@@ -1,0 +1,42 @@
+import django_filters
+from django.db.models import Q, QuerySet
+
+from .models import Check, CheckRun, CheckState, CheckStateChange, CheckType
+
+
+class CheckFilter(django_filters.FilterSet):
+    type = django_filters.ChoiceFilter(choices=CheckType.choices)
+    current_state = django_filters.ChoiceFilter(choices=CheckState.choices)
+    enabled = django_filters.BooleanFilter()
+    monitor = django_filters.BooleanFilter(field_name="interval_seconds", lookup_expr="isnull", exclude=True,
+                                           label="Only monitors (true) or only on-demand checks (false)")
+    q = django_filters.CharFilter(method="filter_q", label="Name, slug or target contains")
+
+    class Meta:
+        model = Check
+        fields = ["type", "current_state", "enabled", "slug"]
+
+    def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(Q(name__icontains=value) | Q(slug__icontains=value) | Q(target__icontains=value))
+
+
+class CheckRunFilter(django_filters.FilterSet):
+    check = django_filters.NumberFilter(field_name="check_def_id", label="Check id")
+    batch = django_filters.UUIDFilter()
+    state = django_filters.ChoiceFilter(choices=CheckState.choices)
+    status = django_filters.ChoiceFilter(choices=CheckRun.Status.choices)
+    trigger = django_filters.ChoiceFilter(choices=CheckRun.Trigger.choices)
+
+    class Meta:
+        model = CheckRun
+        fields = ["batch", "state", "status", "trigger"]
+
+
+class CheckStateChangeFilter(django_filters.FilterSet):
+    check = django_filters.NumberFilter(field_name="check_def_id", label="Check id")
+    to_state = django_filters.ChoiceFilter(choices=CheckState.choices)
+    since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+
+    class Meta:
+        model = CheckStateChange
+        fields = ["to_state"]
