@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 
 from diagnostics import hooks
 from diagnostics.models import Check, CheckRun, CheckState
@@ -143,8 +143,20 @@ def system_checks_run(*, system: System, requested_by=None) -> tuple[uuid.UUID, 
 
 
 def article_checks_run(*, article: Article, requested_by=None) -> tuple[uuid.UUID, list[CheckRun]]:
-    return check_runs_queue(checks=article_checks(article), trigger=CheckRun.Trigger.MANUAL,
-                            requested_by=requested_by)
+    """The article's (and its symptoms') checks; an article with none of its own runs its system's."""
+    checks = article_checks(article)
+    if not checks:
+        return system_checks_run(system=article.system, requested_by=requested_by)
+    return check_runs_queue(checks=checks, trigger=CheckRun.Trigger.MANUAL, requested_by=requested_by)
+
+
+def article_has_checks(article: Article) -> bool:
+    """Whether "Run checks" on the article page has anything to start (its own, its symptoms' or its system's)."""
+    return Check.objects.filter(enabled=True).filter(
+        Q(pk__in=Article.checks.through.objects.filter(article=article).values("check_id"))
+        | Q(pk__in=Symptom.checks.through.objects.filter(symptom__articles=article).values("check_id"))
+        | Q(pk__in=System.checks.through.objects.filter(system_id=article.system_id).values("check_id"))
+    ).exists()
 
 
 def symptom_checks_run(*, symptom: Symptom, requested_by=None) -> tuple[uuid.UUID, list[CheckRun]]:

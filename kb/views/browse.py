@@ -7,6 +7,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST, require_safe
 
 from .. import selectors, services
+from ..checks import article_has_checks
 from ..forms import VoteForm
 from ..models import Article, ArticleRevision, System
 
@@ -55,6 +56,7 @@ def _article_page_context(request: HttpRequest, article: Article, vote_form: Vot
         "can_edit": selectors.is_staff(request.user),
         "is_draft": article.status == Article.Status.DRAFT,
         "section": selectors.heading_group(article.heading_path),
+        "has_checks": article_has_checks(article),
     }
 
 

@@ -52,7 +52,7 @@ def test_loader_creates_systems_and_articles_from_front_matter(content):
     assert list(symptom.solutions.all()) == [solution]
     spool = Article.objects.get(system=widgetd, title="Spool lost after restart")
     assert spool.symptoms.get().severity == "medium" and spool.solutions.get().risk == "low"
-    # _checks.yml is for a later feature and is skipped.
+    # _notes.yml is side data, not an article.
     assert Article.objects.filter(system=widgetd).count() == 2
 
 
@@ -122,7 +122,6 @@ def test_missing_content_directory_is_not_an_error(tmp_path):
 
 
 @pytest.mark.django_db
-@pytest.mark.skipif(not REAL_CONTENT.is_dir(), reason="no kb/content in this checkout")
 def test_shipped_starter_content_loads_and_reloads_without_changes():
     first = content_import(directory=REAL_CONTENT)
     second = content_import(directory=REAL_CONTENT)
