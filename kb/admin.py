@@ -1,13 +1,12 @@
 """Django admin for the knowledge base. Writes go through the same services as the app, so an admin
-edit still makes a revision, re-renders Markdown, updates the search index and refreshes the matcher."""
+edit still makes a revision, re-renders Markdown, updates the search index and validates signatures."""
 
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.http import HttpRequest
 
-from . import matching, services
+from . import services
 from .models import Article, ArticleRevision, Signature, Solution, Symptom, System, Tag
 from .signatures import signature_check
 
@@ -88,14 +87,9 @@ class SymptomAdmin(admin.ModelAdmin):
     list_filter = ("system", "severity")
     search_fields = ("title", "signatures__text")
     filter_horizontal = ("articles", "checks")
+    # Saving here saves the symptom too, and its updated_at is part of the matcher's fingerprint,
+    # so every process rebuilds its matcher after a signature edit.
     inlines = [SignatureInline]
-
-    def save_related(self, request: HttpRequest, form: forms.ModelForm, formsets, change: bool) -> None:
-        super().save_related(request, form, formsets, change)
-        # Signatures edited here bypass signature_save: touch the symptom (part of the matcher's fingerprint)
-        # and move the cache version, so every process rebuilds its matcher.
-        form.instance.save(update_fields=["updated_at"])
-        transaction.on_commit(matching.knowledge_version_bump)
 
 
 @admin.register(Solution)

@@ -3,7 +3,7 @@ import pytest
 from kb import matching
 from kb.models import Article, Signature, Symptom
 
-from ..factories import ArticleFactory, SymptomFactory, SystemFactory
+from ..factories import ArticleFactory, SignatureFactory, SymptomFactory, SystemFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -54,11 +54,16 @@ def test_signature_pattern_rejected_by_re2_is_a_form_error_in_admin(admin_client
     assert not Signature.objects.exists()
 
 
-def test_signature_added_in_admin_refreshes_the_matcher(admin_client, django_capture_on_commit_callbacks):
-    symptom = SymptomFactory()
+def test_signature_text_edited_in_place_in_admin_refreshes_the_matcher(
+    admin_client, django_capture_on_commit_callbacks
+):
+    signature = SignatureFactory(kind="literal", text="Error 111 connecting to localhost:6379")
+    symptom = signature.symptom
+    Symptom.objects.filter(pk=symptom.pk).update(updated_at=symptom.updated_at.replace(year=2020))
     before = matching.knowledge_version()
-    form = symptom_form(symptom, "Error 111 connecting to localhost:6379", kind="literal")
+    form = symptom_form(symptom, "ECONNREFUSED 127.0.0.1:5432", kind="literal")
+    form.update({"signatures-INITIAL_FORMS": 1, "signatures-0-id": signature.pk, "signatures-0-symptom": symptom.pk})
     with django_capture_on_commit_callbacks(execute=True):
         assert admin_client.post(f"/admin/kb/symptom/{symptom.pk}/change/", form).status_code == 302
-    assert Signature.objects.get().symptom == symptom
+    assert Signature.objects.get().text == "ECONNREFUSED 127.0.0.1:5432"
     assert matching.knowledge_version() != before
