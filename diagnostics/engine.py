@@ -25,7 +25,6 @@ from typing import Any, TypeVar
 
 from . import conf
 from .conditions import ConditionOutcome, evaluate, parse_condition
-from .http11 import ConnectionCache
 from .probes import (
     PROBES,
     CheckSpec,
@@ -102,7 +101,7 @@ async def run_specs(
     """Run every spec, at most ``settings.concurrency`` at once; results come back in the specs' order."""
     context = ProbeContext(resolver=Resolver(settings.allowlist), secrets=Secrets(),
                            allowed_paths=settings.allowed_paths,
-                           connections=ConnectionCache(max_idle_per_origin=max(1, settings.concurrency)))
+                           http_connections=max(1, settings.concurrency))
     semaphore = asyncio.Semaphore(max(1, settings.concurrency))
 
     async def guarded(index: int, spec: CheckSpec) -> CheckResult:

@@ -20,8 +20,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
+import functools
 import json
 import os
+import socket
 import ssl
 import time
 from collections.abc import Awaitable, Callable
@@ -29,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import aiohttp
 import dns.asyncquery
 import dns.exception
 import dns.message
@@ -40,6 +44,7 @@ import psutil
 import psycopg
 import re2
 import redis.asyncio as aioredis
+from aiohttp.abc import AbstractResolver, ResolveResult
 from cryptography import x509
 from psycopg.conninfo import conninfo_to_dict
 from redis.asyncio.retry import Retry
@@ -47,9 +52,9 @@ from redis.backoff import NoBackoff
 from redis.exceptions import AuthenticationError, RedisError, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from yarl import URL
 
 from .conditions import Condition
-from .http11 import ConnectionCache, HTTPCertificateError, HTTPTransportError, describe_os_error
 from .targets import (
     REDACTED,
     SECRET_HEADERS,
@@ -68,6 +73,8 @@ from .targets import (
 BODY_LIMIT = 1024 * 1024  # conditions see up to 1 MiB of a response
 EXCERPT_LIMIT = 2000  # evidence keeps an excerpt
 USER_AGENT = "Triage-check/1"
+# Sent with every HTTP check (a check's own headers win); identity, because conditions read the raw body.
+_HTTP_HEADERS = {"User-Agent": USER_AGENT, "Accept": "*/*", "Accept-Encoding": "identity"}
 
 
 class TransportError(Exception):
@@ -76,6 +83,68 @@ class TransportError(Exception):
 
 class ProbeUnavailable(Exception):
     """The probe cannot run at all; retrying will not help."""
+
+
+def describe_os_error(exc: OSError) -> str:
+    """"connection refused" rather than "[Errno 111] Connect call failed ('127.0.0.1', 8000)"."""
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    if exc.errno:
+        return os.strerror(exc.errno).lower()
+    return str(exc) or type(exc).__name__
+
+
+class AddressRefused(OSError):
+    """The HTTP client asked for a host the allowlist refuses (an OSError so aiohttp passes it through)."""
+
+
+class VettedResolver(AbstractResolver):
+    """aiohttp's name resolution for the HTTP probe: only ever the address ``targets.Resolver`` vetted.
+
+    The URL keeps the host name, so ``Host`` and TLS (SNI and certificate verification) use the name,
+    while the socket can only go to the address that was checked against the allowlist: aiohttp never
+    resolves a name on its own. IP literals never reach a resolver; the probe vets those before asking.
+    """
+
+    def __init__(self, resolver: Resolver) -> None:
+        self._resolver = resolver
+
+    async def resolve(self, host: str, port: int = 0,
+                      family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
+        try:
+            address = await self._resolver.vet(host)
+        except (TargetNotAllowed, TargetUnresolvable) as exc:
+            raise AddressRefused(str(exc)) from exc
+        return [{
+            "hostname": host, "host": str(address), "port": port,
+            "family": socket.AF_INET6 if address.version == 6 else socket.AF_INET,
+            "proto": 0, "flags": socket.AI_NUMERICHOST | socket.AI_NUMERICSERV,
+        }]
+
+    async def close(self) -> None:
+        return None
+
+
+# The HTTP probe's box for the server certificate of the connection its request goes out on. A context
+# variable because each probe runs in its own task and ``connect`` runs in that task: the response
+# cannot tell, since aiohttp hands a short response's connection back to the pool before returning it.
+_PEER_CERTIFICATE: contextvars.ContextVar[list[bytes | None] | None] = contextvars.ContextVar(
+    "triage_peer_certificate", default=None)
+
+
+class _CheckConnector(aiohttp.TCPConnector):
+    """aiohttp's connector, noting the TLS certificate of the connection each HTTPS probe uses."""
+
+    async def connect(self, req: aiohttp.ClientRequest, traces: list, timeout: aiohttp.ClientTimeout
+                      ) -> aiohttp.connector.Connection:
+        connection = await super().connect(req, traces, timeout)
+        box = _PEER_CERTIFICATE.get()
+        if box is not None and req.is_ssl() and connection.transport is not None:
+            ssl_object = connection.transport.get_extra_info("ssl_object")
+            box.append(ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None)
+        return connection
 
 
 @dataclass(frozen=True)
@@ -124,35 +193,54 @@ class CheckSpec:
 
 @dataclass
 class ProbeContext:
-    """Shared by every probe of one engine run: the resolver, secrets, TLS contexts and idle connections."""
+    """Shared by every probe of one engine run: the resolver, secrets, TLS contexts and the HTTP session."""
 
     resolver: Resolver
     secrets: Secrets
     allowed_paths: tuple[str, ...]
-    connections: ConnectionCache = field(default_factory=ConnectionCache)
-    _ssl_contexts: dict[bool, ssl.SSLContext] = field(default_factory=dict)
-    _pinned_urls: dict[str, tuple[httpx.URL, str, str]] = field(default_factory=dict)
+    http_connections: int = 100  # the engine's concurrency: each probe holds at most one connection
+    _http: aiohttp.ClientSession | None = None
+    _pinned_urls: dict[str, tuple[httpx.URL, URL, str]] = field(default_factory=dict)
+    _timeouts: dict[float, aiohttp.ClientTimeout] = field(default_factory=dict)
 
     def ssl_context(self, *, verify: bool) -> ssl.SSLContext:
-        """One context per verification mode for the whole run: building one loads the CA bundle."""
-        context = self._ssl_contexts.get(verify)
-        if context is None:
-            context = ssl.create_default_context()
-            if not verify:
-                context.check_hostname = False
-                context.verify_mode = ssl.CERT_NONE
-            context.set_alpn_protocols(["http/1.1"])
-            self._ssl_contexts[verify] = context
-        return context
+        return _client_ssl_context(verify)
+
+    def http_session(self) -> aiohttp.ClientSession:
+        """The run's one HTTP client, made on first use so runs without HTTP checks never build it.
+
+        Keep-alive connections are shared by every HTTP probe of the run. No cookies, proxies or
+        decompression: a check sees exactly what the server sent to this request.
+        """
+        if self._http is None:
+            connector = _CheckConnector(
+                limit=max(1, self.http_connections), ssl=self.ssl_context(verify=True),
+                resolver=VettedResolver(self.resolver), use_dns_cache=False,
+            )
+            self._http = aiohttp.ClientSession(
+                connector=connector, cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False,
+                trust_env=False, timeout=aiohttp.ClientTimeout(total=None), headers=_HTTP_HEADERS,
+                skip_auto_headers=("Content-Type",),  # send only what the check asked for
+            )
+        return self._http
+
+    def http_timeout(self, seconds: float) -> aiohttp.ClientTimeout:
+        timeout = self._timeouts.get(seconds)
+        if timeout is None:
+            timeout = self._timeouts[seconds] = aiohttp.ClientTimeout(total=seconds)
+        return timeout
 
     async def aclose(self) -> None:
-        await self.connections.aclose()
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
 
-    async def pinned_url(self, url: str) -> tuple[httpx.URL, str, str]:
-        """(the parsed URL, its vetted address, the Host header); cached for the run.
+    async def pinned_url(self, url: str) -> tuple[httpx.URL, URL, str]:
+        """(the parsed URL, the URL to request, the Host header) once the host is vetted; cached for the run.
 
-        Probes connect to the vetted address and keep the name for the Host header and TLS (SNI and
-        verification), so a name cannot resolve differently between the check and the connection.
+        The request keeps the name for the Host header and TLS (SNI and verification); ``VettedResolver``
+        hands aiohttp the vetted address, so a name cannot resolve differently between the check and the
+        connection. User info is dropped: credentials go in headers referencing env: secrets.
         """
         cached = self._pinned_urls.get(url)
         if cached is None:
@@ -162,9 +250,13 @@ class ProbeContext:
                 raise ProbeUnavailable(f"invalid URL: {exc}") from exc
             if parsed.scheme not in ("http", "https") or not parsed.host:
                 raise ProbeUnavailable(f"refusing to request {parsed.scheme or 'a relative'} URL {url}")
-            address = await self.vet(parsed.host)
+            await self.vet(parsed.host)
             host_header = parsed.netloc.decode("ascii").rpartition("@")[2]
-            cached = (parsed, str(address), host_header)
+            try:
+                request_url = URL(str(parsed), encoded=True).with_user(None)
+            except ValueError as exc:
+                raise ProbeUnavailable(f"invalid URL: {exc}") from exc
+            cached = (parsed, request_url, host_header)
             self._pinned_urls[url] = cached
         return cached
 
@@ -181,6 +273,18 @@ class ProbeContext:
             return self.secrets.resolve(value)
         except SecretMissing as exc:
             raise ProbeUnavailable(str(exc)) from exc
+
+
+@functools.lru_cache(maxsize=2)
+def _client_ssl_context(verify: bool) -> ssl.SSLContext:
+    """One context per verification mode for the process: building one loads the CA bundle, which costs
+    more than a whole batch of plain-HTTP checks. Contexts are only read once built, so runs share them."""
+    context = ssl.create_default_context()
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    context.set_alpn_protocols(["http/1.1"])
+    return context
 
 
 def _ms(seconds: float) -> float:
@@ -220,22 +324,27 @@ async def probe_http(spec: CheckSpec, ctx: ProbeContext) -> ProbeOutcome:
     verify = params.get("verify_tls", True)
 
     hops: list[str] = []
+    session = ctx.http_session()
+    timeout = ctx.http_timeout(spec.timeout)
     started = time.perf_counter()
     for hop in range(max_redirects + 1):
-        parsed, address, host_header = await ctx.pinned_url(url)
-        headers = [("Host", host_header), ("User-Agent", USER_AGENT), ("Accept", "*/*"),
-                   ("Accept-Encoding", "identity"), *extra_headers]
+        # Every hop is vetted again: a redirect to a host outside the allowlist is refused, not followed.
+        parsed, request_url, host_header = await ctx.pinned_url(url)
+        headers = [("Host", host_header), *extra_headers]  # the session adds _HTTP_HEADERS
         https = parsed.scheme == "https"
+        where = f"{parsed.host}:{parsed.port or (443 if https else 80)}"
         try:
-            response = await ctx.connections.request(
-                scheme=parsed.scheme, address=address, port=parsed.port or (443 if https else 80),
-                server_name=parsed.host, ssl_context=ctx.ssl_context(verify=verify) if https else None,
-                method=method, target=parsed.raw_path, headers=headers, body=body_bytes, body_limit=BODY_LIMIT,
+            response = await _http_exchange(
+                session, method, request_url, headers=headers, body=body_bytes, timeout=timeout,
+                ssl_context=ctx.ssl_context(verify=verify) if https else None,
             )
-        except HTTPCertificateError as exc:
-            return _http_tls_failure(url, exc.reason, started)
-        except HTTPTransportError as exc:
-            raise TransportError(f"{parsed.host}:{parsed.port or (443 if https else 80)}: {exc}") from exc
+        except aiohttp.ClientConnectorCertificateError as exc:
+            error = exc.certificate_error
+            return _http_tls_failure(url, getattr(error, "verify_message", "") or str(error), started)
+        except _HTTPFailure as exc:
+            raise TransportError(f"{where}: {exc}") from exc
+        except AddressRefused as exc:
+            raise ProbeUnavailable(str(exc)) from exc
         hops.append(f"{method} {url} -> {response.status}")
         location = next((value for name, value in response.headers if name == "location"), None)
         if follow and response.status in (301, 302, 303, 307, 308) and location and hop < max_redirects:
@@ -280,6 +389,91 @@ async def probe_http(spec: CheckSpec, ctx: ProbeContext) -> ProbeOutcome:
         observations=observations, value=_ms(elapsed), value_label="response time", value_unit="ms",
         metrics=metrics, evidence=evidence,
     )
+
+
+class _HTTPFailure(Exception):
+    """Could not connect, or the connection broke or spoke nonsense; worth retrying."""
+
+
+@dataclass
+class _HTTPResponse:
+    status: int
+    reason: str
+    http_version: str
+    headers: list[tuple[str, str]]  # names lower-cased, in the order the server sent them
+    content: bytes
+    truncated: bool
+    peer_certificate: bytes | None
+
+
+async def _http_exchange(session: aiohttp.ClientSession, method: str, url: URL, *, headers: list[tuple[str, str]],
+                         body: bytes | None, timeout: aiohttp.ClientTimeout,
+                         ssl_context: ssl.SSLContext | None) -> _HTTPResponse:
+    """One request without following redirects; reads at most ``BODY_LIMIT`` bytes of the body.
+
+    Raises ``aiohttp.ClientConnectorCertificateError`` (a definite bad answer), ``AddressRefused``,
+    ``_HTTPFailure`` with a readable reason, or ``TimeoutError`` (the engine reports the timeout).
+    """
+    certificates: list[bytes | None] = []
+    token = _PEER_CERTIFICATE.set(certificates) if ssl_context is not None else None
+    try:
+        async with session.request(
+            method, url, headers=headers, data=body, allow_redirects=False, timeout=timeout,
+            ssl=ssl_context if ssl_context is not None else True,
+        ) as response:
+            truncated = False
+            length = response.content_length
+            if length is not None and length <= BODY_LIMIT:
+                content = await response.read()
+            else:
+                chunks: list[bytes] = []
+                size = 0
+                while size < BODY_LIMIT:
+                    chunk = await response.content.read(BODY_LIMIT - size)
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
+                    size += len(chunk)
+                content = b"".join(chunks)
+                if size >= BODY_LIMIT and not response.content.at_eof():
+                    truncated = True  # enough to judge; the rest is not worth waiting for
+                    response.close()  # and the half-read connection must not be reused
+            version = response.version
+            return _HTTPResponse(
+                status=response.status, reason=response.reason or "",
+                http_version=f"{version.major}.{version.minor}" if version else "1.1",
+                headers=[(name.decode("latin-1").lower(), value.decode("latin-1"))
+                         for name, value in response.raw_headers],
+                content=content, truncated=truncated, peer_certificate=certificates[-1] if certificates else None,
+            )
+    except TimeoutError:
+        raise  # aiohttp's timeouts are TimeoutErrors too: the engine words them
+    except aiohttp.ClientConnectorCertificateError:
+        raise
+    except aiohttp.ClientConnectorSSLError as exc:
+        error = exc.os_error
+        raise _HTTPFailure(f"TLS handshake failed: {getattr(error, 'reason', None) or error}") from exc
+    except aiohttp.ClientConnectorDNSError as exc:
+        if isinstance(exc.os_error, AddressRefused):
+            raise exc.os_error from exc
+        raise _HTTPFailure(describe_os_error(exc.os_error)) from exc
+    except aiohttp.ClientConnectorError as exc:
+        raise _HTTPFailure(describe_os_error(exc.os_error)) from exc
+    except aiohttp.ServerDisconnectedError as exc:
+        raise _HTTPFailure("the server closed the connection without answering") from exc
+    except aiohttp.ClientResponseError as exc:
+        raise _HTTPFailure(f"the server did not speak HTTP/1.1: {exc.message}") from exc
+    except aiohttp.ClientPayloadError as exc:
+        raise _HTTPFailure(f"the response body broke off: {exc}") from exc
+    except aiohttp.ClientOSError as exc:
+        raise _HTTPFailure(f"the connection failed: {describe_os_error(exc)}") from exc
+    except aiohttp.InvalidURL as exc:
+        raise ProbeUnavailable(f"invalid URL: {exc}") from exc
+    except aiohttp.ClientError as exc:
+        raise _HTTPFailure(str(exc) or type(exc).__name__) from exc
+    finally:
+        if token is not None:
+            _PEER_CERTIFICATE.reset(token)
 
 
 def _decode_body(content: bytes, content_type: str) -> str:

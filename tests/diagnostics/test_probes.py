@@ -1,11 +1,15 @@
 """Every check type against real loopback targets, in every state it can reach."""
 
+import ipaddress
 import os
 
 import psutil
 import pytest
 
+from diagnostics.engine import run_sync
+from diagnostics.probes import BODY_LIMIT, AddressRefused, VettedResolver
 from diagnostics.stub_server import StubHTTPServer
+from diagnostics.targets import Allowlist, Resolver
 
 from .conftest import POSTGRES_URL, REDIS_CHECK_URL
 from .stubs import tls_server
@@ -99,6 +103,41 @@ def test_http_evidence_hides_cookies(run_check, http_stub):
     assert result.evidence["headers"]["set-cookie"] == "[redacted]"
 
 
+def test_http_reads_at_most_the_body_limit_and_says_it_cut_the_rest(run_check, http_stub):
+    http_stub.routes["/huge"] = (200, {"Content-Type": "text/plain"}, b"x" * (BODY_LIMIT + 300_000))
+    result = run_check("http", f"{http_stub.url}/huge", conditions=["[STATUS] == 200"])
+    assert result.state == "ok", result.message
+    assert result.evidence["body_truncated_at_bytes"] == BODY_LIMIT
+    assert next(m for m in result.metrics if m["name"] == "body_size")["value"] == BODY_LIMIT
+    assert result.evidence["body_excerpt"].endswith(f"... [{BODY_LIMIT - 2000} more characters]")
+    # The half-read connection is not reused: the next check on the same stub still gets a clean answer.
+    assert run_check("http", f"{http_stub.url}/health").evidence["status_line"] == "HTTP/1.1 200 OK"
+
+
+def test_http_client_can_only_reach_the_vetted_address_of_a_name():
+    resolver = Resolver(Allowlist.from_entries(["127.0.0.0/8"]))
+    answers = {"svc.internal": [ipaddress.ip_address("127.0.0.1")],
+               "evil.internal": [ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("10.0.0.5")]}
+
+    async def fake_resolve(host: str) -> list:
+        return answers[host]
+
+    resolver.resolve = fake_resolve
+    vetted = VettedResolver(resolver)
+
+    async def scenario() -> tuple[list, str]:
+        allowed = await vetted.resolve("svc.internal", 8080)
+        try:
+            await vetted.resolve("evil.internal", 8080)
+        except AddressRefused as exc:
+            return allowed, str(exc)
+        return allowed, ""
+
+    allowed, refusal = run_sync(scenario)  # not asyncio.run: a browser test may leave a loop running
+    assert [(a["hostname"], a["host"], a["port"]) for a in allowed] == [("svc.internal", "127.0.0.1", 8080)]
+    assert refusal.startswith("target not allowed: evil.internal resolves to 10.0.0.5")
+
+
 # --- HTTPS and TLS ------------------------------------------------------------------------------------
 
 
@@ -107,6 +146,9 @@ def test_https_with_untrusted_certificate_is_critical_when_verifying(run_check):
         result = run_check("http", f"https://localhost:{server.port}/health")
     assert result.state == "critical"
     assert result.message.startswith("TLS verification failed")
+    # The reason is OpenSSL's own words about the certificate, not a generic connection error.
+    assert result.evidence["tls_error"] and result.message == f"TLS verification failed: {result.evidence['tls_error']}"
+    assert "certificate" in result.evidence["tls_error"] or "issuer" in result.evidence["tls_error"]
 
 
 def test_https_without_verification_reads_body_and_certificate_expiry(run_check):
