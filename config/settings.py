@@ -167,6 +167,10 @@ X_FRAME_OPTIONS = "DENY"
 # Anonymous visitors may read the knowledge base; set to false to require login everywhere.
 TRIAGE_PUBLIC_READ = env_bool("TRIAGE_PUBLIC_READ", True)
 TRIAGE_IMPORT_MAX_BYTES = env_int("TRIAGE_IMPORT_MAX_BYTES", 5 * 1024 * 1024)
+# Log matching (kb.matching): input past the first limit is cut (or refused when declared that large);
+# lines past the second are cut. Both come with a notice in the result.
+TRIAGE_MATCH_MAX_BYTES = env_int("TRIAGE_MATCH_MAX_BYTES", 50 * 1024 * 1024)
+TRIAGE_MATCH_MAX_LINE_BYTES = env_int("TRIAGE_MATCH_MAX_LINE_BYTES", 64 * 1024)
 TRIAGE_WORKER_HEARTBEAT_SECONDS = env_int("TRIAGE_WORKER_HEARTBEAT_SECONDS", 10)
 TRIAGE_WORKER_STALE_SECONDS = env_int("TRIAGE_WORKER_STALE_SECONDS", 60)
 # Diagnostic checks may only connect to these hosts/CIDRs (every resolved address is checked at run time),
@@ -239,6 +243,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
+    # Several models have a `status`/`state` field with different choices; name each enum once here
+    # (one shared dict: add entries, never a second ENUM_NAME_OVERRIDES key).
+    "ENUM_NAME_OVERRIDES": {
+        "ArticleStatusEnum": "kb.models.Article.Status",
+        "CheckStateEnum": "diagnostics.models.CheckState",
+        "TreeNodeKindEnum": "kb.tree_models.TreeNode.Kind",
+        "WalkthroughOutcomeEnum": "kb.tree_models.Walkthrough.Outcome",
+    },
 }
 
 # --- Celery ---------------------------------------------------------------------------------

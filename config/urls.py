@@ -8,6 +8,8 @@ from diagnostics.views import health
 api_v1 = [
     path("", include("kb.api.urls")),
     path("", include("diagnostics.api.urls")),
+    path("", include("accounts.api_urls")),
+    path("", include("incidents.api.urls")),
 ]
 
 urlpatterns = [
@@ -18,7 +20,15 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema", template_name="accounts/redoc.html"),
+         name="api-redoc"),
     path("diagnostics/", include("diagnostics.urls")),
+    path("incidents/", include("incidents.urls")),
     path("", include("kb.urls")),
 ]
+
+# Under /api/ these answer in the API's JSON error shape; elsewhere they defer to Django's pages.
+handler400 = "accounts.api.bad_request"
+handler403 = "accounts.api.permission_denied"
+handler404 = "accounts.api.not_found"
+handler500 = "accounts.api.server_error"

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 
 
 class Severity(models.TextChoices):
@@ -24,6 +25,8 @@ class System(models.Model):
     description = models.TextField(blank=True)
     links = models.JSONField(default=list, blank=True, help_text='[{"label": "...", "url": "..."}]')
     depends_on = models.ManyToManyField("self", symmetrical=False, blank=True, related_name="dependents")
+    # Diagnostic checks that tell whether this system is healthy (kb/checks.py runs them).
+    checks = models.ManyToManyField("diagnostics.Check", blank=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -63,6 +66,7 @@ class Article(models.Model):
     # Imported articles are keyed by (system, heading_path).
     heading_path = models.CharField(max_length=500, blank=True)
     tags = models.ManyToManyField(Tag, blank=True, related_name="articles")
+    checks = models.ManyToManyField("diagnostics.Check", blank=True, related_name="+")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PUBLISHED)
     source_file = models.CharField(max_length=255, blank=True)
     source_anchor = models.CharField(max_length=255, blank=True)
@@ -140,6 +144,7 @@ class Symptom(models.Model):
     severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.MEDIUM)
     articles = models.ManyToManyField(Article, blank=True, related_name="symptoms")
     solutions = models.ManyToManyField(Solution, through="SymptomSolution", blank=True, related_name="symptoms")
+    checks = models.ManyToManyField("diagnostics.Check", blank=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -158,6 +163,9 @@ class SymptomSolution(models.Model):
     class Meta:
         ordering = ["rank", "id"]
         constraints = [models.UniqueConstraint(fields=["symptom", "solution"], name="kb_symptom_solution_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.symptom_id} → {self.solution_id} (#{self.rank})"
 
 
 class Signature(models.Model):
@@ -199,3 +207,39 @@ class ArticleVote(models.Model):
             models.UniqueConstraint(fields=["article", "session_key"], condition=models.Q(user__isnull=True),
                                     name="kb_vote_one_per_session"),
         ]
+
+    def __str__(self) -> str:
+        return f"{'helpful' if self.helpful else 'not helpful'}: article {self.article_id}"
+
+
+class SearchQueryLog(models.Model):
+    """One search as a person made it, kept to find knowledge gaps (zero results, "not helpful").
+
+    Search-as-you-type refines the same row instead of adding one per keystroke.
+    """
+
+    class Source(models.TextChoices):
+        WEB = "web", "Web"
+        API = "api", "API"
+
+    query = models.CharField(max_length=500)
+    # Lower-cased searchable words and operators, so "Redis  DOWN" and "redis down" group together.
+    normalized = models.CharField(max_length=500, db_index=True)
+    result_count = models.PositiveIntegerField(default=0)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="+")
+    session_key = models.CharField(max_length=40, blank=True)
+    source = models.CharField(max_length=3, choices=Source.choices, default=Source.WEB)
+    # The result the person opened, if any; a later "not helpful" vote on it marks a knowledge gap.
+    clicked_article = models.ForeignKey(Article, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["result_count", "-created_at"], name="kb_searchlog_gaps_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.query[:60]} ({self.result_count})"
+
+
+from .tree_models import *  # noqa: E402,F401,F403  (decision trees live in their own module)

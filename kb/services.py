@@ -6,8 +6,8 @@ from django.db.models import F
 from django.utils.text import slugify
 
 from .markdown import render_markdown
-from .search import index_articles
 from .models import Article, ArticleRevision, ArticleVote, Solution, System, Tag
+from .search import index_articles
 
 
 def unique_article_slug(*, system: System, title: str, exclude_pk: int | None = None) -> str:

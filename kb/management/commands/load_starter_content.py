@@ -37,3 +37,20 @@ class Command(BaseCommand):
             self.stdout.write(report.summary_line())
         if not any(report.changed for report in reports):
             self.stdout.write("Starter content: no changes.")
+        # Each system's _checks.yml (health and port checks), imported by slug and linked to the system.
+        from diagnostics.yaml_io import ChecksImportError
+        from kb.checks import starter_checks_import
+
+        try:
+            for line in starter_checks_import(directory=directory, dry_run=options["dry_run"]):
+                self.stdout.write(line)
+        except ChecksImportError as exc:
+            raise CommandError("starter checks refused:\n  " + "\n  ".join(exc.errors)) from None
+        # Decision trees last: they refer to the articles and checks loaded above.
+        if not options["dry_run"]:
+            from kb.trees import TreeInvalid, starter_trees_load
+
+            try:
+                self.stdout.write(starter_trees_load(directory=directory).summary_line())
+            except TreeInvalid as exc:
+                raise CommandError("starter decision trees refused:\n  " + "\n  ".join(exc.errors)) from None
