@@ -5,11 +5,9 @@
   their article among the top three matches at least 90% of the time;
 - a 10,000-line log of normal operation matches nothing.
 
-The guides are test data kept outside the repository; point TRIAGE_SEED_GUIDES at their folder.
-The tests skip when it is absent.
+The guides are test data kept outside the repository (tests/seeds.py finds them); a missing guide fails.
 """
 
-import os
 import random
 from pathlib import Path
 
@@ -22,16 +20,10 @@ from kb.importer import guide_import
 from kb.masking import mask_line
 from kb.models import Signature, System
 
-REPO = Path(__file__).resolve().parents[2]
-SEED_DIR = Path(os.environ.get("TRIAGE_SEED_GUIDES") or next(
-    (path for path in (REPO.parent / "shared" / "seeds", Path("/work/shared/seeds")) if path.is_dir()),
-    REPO.parent / "shared" / "seeds",
-))
+from ..seeds import seed_path
+
 SEEDS = ["orchestrator", "ares", "agent-factory", "coordinaitor", "claude-flow"]
 CASES = yaml.safe_load((Path(__file__).parent / "match_cases.yml").read_text(encoding="utf-8"))
-
-pytestmark = pytest.mark.skipif(not all((SEED_DIR / f"{name}.md").is_file() for name in SEEDS),
-                                reason=f"seed guides not found in {SEED_DIR} (set TRIAGE_SEED_GUIDES)")
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +35,7 @@ def seeded(django_db_setup, django_db_blocker):
         try:
             for name in SEEDS:
                 system = System.objects.create(name=name.replace("-", " ").title(), slug=name)
-                guide_import(data=(SEED_DIR / f"{name}.md").read_bytes(), filename=f"{name}.md", system=system)
+                guide_import(data=seed_path(f"{name}.md").read_bytes(), filename=f"{name}.md", system=system)
             matching.matcher_reset()
             yield
         finally:
