@@ -27,10 +27,6 @@ def is_responder(user: AnyUser | None) -> bool:
     return cached
 
 
-def is_staff(user: AnyUser | None) -> bool:
-    return user is not None and user.is_authenticated and user.is_staff
-
-
 def incident_visible_q(user: AnyUser | None) -> Q:
     """Filter for the incidents `user` may see; anonymous users see none."""
     if user is None or not user.is_authenticated:
