@@ -841,6 +841,18 @@ def trees_for_symptoms(symptom_ids: Iterable[int]) -> dict[int, DecisionTree]:
     return found
 
 
+def trees_for_articles(article_ids: Iterable[int]) -> dict[int, list[DecisionTree]]:
+    """The published trees with a node that leads to each article, in one query (for lists of hits)."""
+    nodes = (TreeNode.objects.filter(article_id__in=list(article_ids), tree__status=DecisionTree.Status.PUBLISHED)
+             .select_related("tree__system").order_by("tree__title"))
+    found: dict[int, list[DecisionTree]] = {}
+    for node in nodes:
+        trees = found.setdefault(node.article_id, [])
+        if all(tree.pk != node.tree_id for tree in trees):
+            trees.append(node.tree)
+    return found
+
+
 def tree_order(tree: DecisionTree, nodes: dict[str, TreeNode] | None = None) -> list[TreeNode]:
     """Nodes in walking order (breadth first from the entry), then any the entry cannot reach."""
     nodes = nodes if nodes is not None else tree_nodes(tree)

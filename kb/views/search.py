@@ -10,6 +10,7 @@ from django.views.decorators.http import require_safe
 from .. import search as kb_search
 from .. import selectors
 from ..models import SearchQueryLog, System
+from ..trees import trees_for_articles
 
 SORTS = (("relevance", "Best match"), ("recent", "Recently updated"))
 
@@ -53,6 +54,11 @@ def search(request: HttpRequest) -> HttpResponse:
         error = str(exc)
         # htmx swaps 422 (see base.html), so a live search shows the message too.
         status = 422 if request.htmx else 400
+    if results is not None and results.hits:
+        # Decision trees that lead to each hit, fetched once for the page (the template shows them).
+        leading = trees_for_articles(hit.article.pk for hit in results.hits)
+        for hit in results.hits:
+            hit.article.leading_trees = leading.get(hit.article.pk, [])
     if results is not None and results.usable and page == 1 and request.method == "GET":
         log = kb_search.search_log_record(
             query=q, normalized=results.query.normalized, result_count=results.count, user=request.user,

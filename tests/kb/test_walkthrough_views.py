@@ -269,3 +269,21 @@ def test_search_hits_link_the_trees_that_lead_to_them(client, tree):
     body = client.get("/search/", {"q": "firewall port rules"}).content.decode()
     assert "Firewall port rules for the shop API" in body
     assert 'Decision tree: <a href="/trees/shop/api-down/">The shop API is down</a>' in body
+
+
+def test_search_page_looks_up_trees_for_all_hits_in_one_query(client, tree):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from kb.services import article_create
+
+    node = tree.nodes.get(key="firewall")
+    node.article = article_create(system=tree.system, title="Firewall rule 0", body="Open 8080.")
+    node.save()
+    for n in range(1, 8):
+        article_create(system=tree.system, title=f"Firewall rule {n}", body="Open 8080.")
+    with CaptureQueriesContext(connection) as captured:
+        body = client.get("/search/", {"q": "firewall rule"}).content.decode()
+    assert body.count("data-search-hit") >= 8
+    assert 'Decision tree: <a href="/trees/shop/api-down/">' in body
+    assert sum("kb_treenode" in query["sql"] for query in captured) == 1
