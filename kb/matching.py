@@ -41,9 +41,8 @@ import ahocorasick
 import re2
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, Max, Prefetch, Q, Sum
+from django.db.models import Count, Max, Q, Sum
 from django.db.models.functions import Coalesce
-from django.urls import NoReverseMatch
 from drain3.drain import Drain
 
 from .masking import (
@@ -58,6 +57,7 @@ from .masking import (
 )
 from .models import Article, Severity, Signature, Solution, Symptom, SymptomSolution
 from .selectors import article_visible_q
+from .trees import trees_for_symptoms
 
 logger = logging.getLogger(__name__)
 
@@ -911,7 +911,7 @@ class SymptomMatch:
     lines: list[LineHit]
     solutions: list[SolutionResult]
     articles: list[Article]
-    # Hook for decision trees: once they exist, the tree to start for this symptom goes here.
+    # The published decision tree to start for this symptom, if any: {"id", "title", "url"}.
     decision_tree: Any = None
 
 
@@ -950,22 +950,10 @@ def symptom_match_stream(*, stream: IO[bytes], user: Any = None) -> MatchResult:
 
 def decision_trees_for(symptom_ids: list[int]) -> dict[int, dict[str, Any]]:
     """The published decision tree to start for each symptom that has one: {"id", "title", "url"}."""
-    from . import models as kb_models
-
-    trees = getattr(kb_models, "DecisionTree", None)  # decision trees are an optional part of kb
-    if trees is None or not symptom_ids:
-        return {}
-    found: dict[int, dict[str, Any]] = {}
-    published = trees.objects.published().filter(symptoms__in=symptom_ids).prefetch_related(
-        Prefetch("symptoms", queryset=Symptom.objects.filter(pk__in=symptom_ids).only("pk"), to_attr="matched"))
-    for tree in published.distinct():
-        try:
-            url = tree.get_absolute_url()
-        except NoReverseMatch:  # the tree pages are not wired up in this deployment
-            url = None
-        for symptom in tree.matched:
-            found.setdefault(symptom.pk, {"id": tree.pk, "title": tree.title, "url": url})
-    return found
+    return {
+        symptom_id: {"id": tree.pk, "title": tree.title, "url": tree.get_absolute_url()}
+        for symptom_id, tree in trees_for_symptoms(symptom_ids).items()
+    }
 
 
 def _symptom_matches(report: ScanReport, *, matcher: Matcher, user: Any) -> tuple[list[SymptomMatch], int]:
