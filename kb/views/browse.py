@@ -8,7 +8,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from .. import selectors, services
 from ..checks import article_has_checks
-from ..forms import VoteForm
+from ..forms.articles import VoteForm
 from ..models import Article, ArticleRevision, System
 
 REVISIONS_PER_PAGE = 25

@@ -12,7 +12,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods, require_POST
 
 from .. import selectors, services
-from ..forms import ArticleForm, PreviewForm, markdown_render_or_error
+from ..forms.articles import ArticleForm, PreviewForm, markdown_render_or_error
 from ..models import Article, System
 
 View = Callable[..., HttpResponse]

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from kb import services
-from kb.forms import BODY_MAX_CHARS
+from kb.forms.articles import BODY_MAX_CHARS
 from kb.models import Article, ArticleRevision
 from tests.factories import SystemFactory
 
