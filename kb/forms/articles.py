@@ -3,9 +3,9 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
-from .markdown import MARKDOWN_MAX_CHARS
-from .markdown import render_markdown_or_error as markdown_render_or_error
-from .models import Article
+from ..markdown import MARKDOWN_MAX_CHARS
+from ..markdown import render_markdown_or_error as markdown_render_or_error
+from ..models import Article
 
 BODY_MAX_CHARS = MARKDOWN_MAX_CHARS
 TAG_MAX_CHARS = 60
