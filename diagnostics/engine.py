@@ -25,14 +25,9 @@ from typing import Any, TypeVar
 
 from . import conf
 from .conditions import ConditionOutcome, evaluate, parse_condition
-from .probes import (
-    PROBES,
-    CheckSpec,
-    ProbeContext,
-    ProbeOutcome,
-    ProbeUnavailable,
-    TransportError,
-)
+from .probes.base import CheckSpec, ProbeOutcome, ProbeUnavailable, TransportError
+from .probes.context import ProbeContext
+from .probes.registry import PROBES
 from .targets import Allowlist, Resolver, Secrets
 
 logger = logging.getLogger(__name__)

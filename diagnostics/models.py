@@ -42,7 +42,7 @@ class Check(models.Model):
 
     A check with ``interval_seconds`` set is a monitor: the scheduler runs it on that interval, and its
     ``current_state`` only changes after ``failure_threshold`` (or ``success_threshold``) results in a row
-    agree, so a flapping target does not flood subscribers with events.
+    agree, so a flapping target does not flood its history of state changes.
     """
 
     name = models.CharField(max_length=200)

@@ -12,11 +12,11 @@ from django.db import connection, models, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from . import conf, events, hooks
+from . import conf, hooks
 from .conditions import ConditionError
 from .engine import CheckResult, EngineSettings, conditions_for, run_specs_sync
 from .models import Check, CheckRun, CheckState, CheckStateChange, WorkerHeartbeat
-from .probes import CheckSpec
+from .probes.base import CheckSpec
 from .validation import threshold_direction
 
 RECENT_SIZE = 40  # results kept on the check for its sparkline
@@ -237,7 +237,6 @@ def check_runs_record(*, outcomes: Sequence[tuple[CheckRun, CheckResult]]) -> li
         _update_rows(Check, list(checks.values()), STATE_FIELDS)
         if changes:
             CheckStateChange.objects.bulk_create(changes)
-        events.state_changes_publish(changes)
     return changes
 
 

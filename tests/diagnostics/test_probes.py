@@ -7,7 +7,8 @@ import psutil
 import pytest
 
 from diagnostics.engine import run_sync
-from diagnostics.probes import BODY_LIMIT, AddressRefused, VettedResolver
+from diagnostics.probes.context import AddressRefused, VettedResolver
+from diagnostics.probes.http import BODY_LIMIT
 from diagnostics.stub_server import StubHTTPServer
 from diagnostics.targets import Allowlist, Resolver
 
@@ -394,7 +395,7 @@ def test_logfile_follows_symlinks_before_checking_the_allowed_paths(run_check, l
 
 def test_engine_runs_checks_concurrently(run_check):
     from diagnostics.engine import EngineSettings, conditions_for, run_specs_sync
-    from diagnostics.probes import CheckSpec
+    from diagnostics.probes.base import CheckSpec
     from diagnostics.targets import Allowlist
 
     with StubHTTPServer(latency=0.2) as server:

@@ -1,4 +1,4 @@
-"""Queued runs, the task that executes them, the monitor state machine, events and the scheduler."""
+"""Queued runs, the task that executes them, the monitor state machine, state changes and the scheduler."""
 
 from datetime import timedelta
 
@@ -6,7 +6,6 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from diagnostics import events
 from diagnostics.engine import CheckResult
 from diagnostics.models import Check, CheckRun, CheckStateChange
 from diagnostics.services import (
@@ -113,31 +112,6 @@ def test_failure_threshold_absorbs_flapping(http_check):
     assert record(http_check, "ok") == []  # one success is not enough to recover
     assert [(c.from_state, c.to_state) for c in record(http_check, "ok")] == [("critical", "ok")]
     assert CheckStateChange.objects.filter(check_def=http_check).count() == 3
-
-
-def test_subscribers_hear_state_changes_after_commit(http_check, django_capture_on_commit_callbacks):
-    heard = []
-
-    def listener(change: CheckStateChange) -> None:
-        heard.append((change.check_def.slug, change.from_state, change.to_state))
-
-    def broken(change: CheckStateChange) -> None:
-        raise RuntimeError("subscriber bug")
-
-    events.subscribe(broken)
-    events.subscribe(listener)
-    events.subscribe(listener)  # registering twice delivers once
-    try:
-        with django_capture_on_commit_callbacks(execute=True):
-            record(http_check, "ok")
-        with django_capture_on_commit_callbacks(execute=True):
-            record(http_check, "ok")  # no change, no event
-        with django_capture_on_commit_callbacks(execute=True):
-            record(http_check, "unknown")
-    finally:
-        events.unsubscribe(listener)
-        events.unsubscribe(broken)
-    assert heard == [("stub-health", "", "ok"), ("stub-health", "ok", "unknown")]
 
 
 def test_recent_keeps_the_newest_forty_results(http_check):

@@ -33,7 +33,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from diagnostics.engine import EngineSettings, conditions_for, run_specs, run_sync
 from diagnostics.models import Check, CheckRun, CheckType
-from diagnostics.probes import CheckSpec
+from diagnostics.probes.base import CheckSpec
 from diagnostics.services import check_runs_queue
 from diagnostics.targets import Allowlist
 
