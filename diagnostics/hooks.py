@@ -2,8 +2,7 @@
 
 The knowledge base registers a symptom provider: given a symptom id, the signatures that recognise it
 (``("literal", text)`` or ``("pattern", re2_source)``). Log file checks with ``symptom: <id>`` use it.
-Apps register from a module named ``checks`` (``<app>/checks.py``), which diagnostics discovers at
-start-up the way the admin discovers ``admin.py``.
+A higher app registers in its ``AppConfig.ready()`` (the knowledge base's is in ``kb/apps.py``).
 """
 
 from __future__ import annotations

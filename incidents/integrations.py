@@ -250,7 +250,7 @@ def system_check_ids(system: System) -> list[int]:
     if not checks_available():
         return []
     try:
-        from kb.checks import system_checks_ordered
+        from kb.check_links import system_checks_ordered
     except ImportError:
         return list(system.checks.filter(enabled=True).order_by("name").values_list("pk", flat=True))
     ids: list[int] = []

@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class KbConfig(AppConfig):
     name = "kb"
     verbose_name = "Knowledge base"
+
+    def ready(self) -> None:
+        from diagnostics import hooks
+
+        from .check_links import symptom_signatures
+
+        # Log file checks written as `symptom: <id>` read that symptom's signatures from the knowledge base.
+        hooks.register_symptom_provider(symptom_signatures)

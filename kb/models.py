@@ -25,7 +25,7 @@ class System(models.Model):
     description = models.TextField(blank=True)
     links = models.JSONField(default=list, blank=True, help_text='[{"label": "...", "url": "..."}]')
     depends_on = models.ManyToManyField("self", symmetrical=False, blank=True, related_name="dependents")
-    # Diagnostic checks that tell whether this system is healthy (kb/checks.py runs them).
+    # Diagnostic checks that tell whether this system is healthy (kb/check_links.py runs them).
     checks = models.ManyToManyField("diagnostics.Check", blank=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 

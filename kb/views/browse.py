@@ -7,7 +7,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST, require_safe
 
 from .. import selectors, services
-from ..checks import article_has_checks
+from ..check_links import article_has_checks
 from ..forms.articles import VoteForm
 from ..models import Article, ArticleRevision, System
 

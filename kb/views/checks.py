@@ -12,15 +12,15 @@ import uuid
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
+from common.htmx import render_page_or_fragment, vary_on_htmx, wants_fragment
 from diagnostics.selectors import batch_progress, batch_runs
 
 from .. import selectors
-from ..checks import article_checks_run, runs_explained, symptom_checks_run, system_checks_run
+from ..check_links import article_checks_run, runs_explained, symptom_checks_run, system_checks_run
 from ..models import Article, Symptom, System
 
 RESULTS_PARTIAL = "diagnostics/partials/run_batch.html"
@@ -40,19 +40,16 @@ def _results_response(request: HttpRequest, batch: uuid.UUID, *, system: System 
         "items": runs_explained(runs), "batch": batch, "system": system, "poll_url": poll_url,
         "badge_check_ids": badge_check_ids, **batch_progress(runs),
     }
-    template = RESULTS_PARTIAL if request.htmx and not request.htmx.boosted else "kb/check_results.html"
-    response = render(request, template, context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return render_page_or_fragment(request, "kb/check_results.html", RESULTS_PARTIAL, context)
 
 
 def _queued(request: HttpRequest, batch: uuid.UUID, runs: list, back: str, system: System | None = None) -> HttpResponse:
     if not runs:
-        if request.htmx:
-            return HttpResponse('<p class="muted">No checks are linked here yet.</p>')
+        if wants_fragment(request):
+            return vary_on_htmx(HttpResponse('<p class="muted">No checks are linked here yet.</p>'))
         messages.info(request, "No checks are linked here yet.")
         return redirect(back)
-    if request.htmx:
+    if wants_fragment(request):
         return _results_response(request, batch, system=system)
     return redirect("kb:check_results", batch=batch)
 

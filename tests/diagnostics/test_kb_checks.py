@@ -4,7 +4,7 @@ import pytest
 
 from diagnostics.models import Check, CheckRun
 from diagnostics.services import check_create, check_runs_queue
-from kb.checks import runs_explained, system_checks_ordered
+from kb.check_links import runs_explained, system_checks_ordered
 from tests.factories import ArticleFactory, SignatureFactory, SymptomFactory, SystemFactory
 
 from .stubs import closed_port

@@ -9,7 +9,7 @@ from django.conf import settings
 
 from diagnostics.models import Check
 from diagnostics.targets import split_host_port
-from kb.checks import starter_checks_import
+from kb.check_links import starter_checks_import
 from tests.factories import SystemFactory
 
 pytestmark = pytest.mark.django_db

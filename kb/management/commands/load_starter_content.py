@@ -39,7 +39,7 @@ class Command(BaseCommand):
             self.stdout.write("Starter content: no changes.")
         # Each system's _checks.yml (health and port checks), imported by slug and linked to the system.
         from diagnostics.yaml_io import ChecksImportError
-        from kb.checks import starter_checks_import
+        from kb.check_links import starter_checks_import
 
         try:
             for line in starter_checks_import(directory=directory, dry_run=options["dry_run"]):

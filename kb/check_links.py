@@ -1,9 +1,8 @@
 """The knowledge base's side of diagnostic checks: which checks a system, article or symptom runs, in what
 order, and what a failing result probably means given the system's dependencies.
 
-diagnostics knows nothing of systems; this module joins the two. It is imported at start-up by
-diagnostics' hook discovery (a module named ``checks`` in each app), which is where the knowledge base
-registers the symptom provider used by log file checks.
+diagnostics knows nothing of systems; this module joins the two. ``symptom_signatures`` is the symptom
+provider that log file checks use; ``KbConfig.ready()`` registers it with ``diagnostics.hooks``.
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ from pathlib import Path
 import yaml
 from django.db.models import Prefetch, Q
 
-from diagnostics import hooks
 from diagnostics.models import Check, CheckRun, CheckState
 from diagnostics.services import check_runs_queue
 from diagnostics.yaml_io import checks_import_yaml
@@ -30,9 +28,6 @@ def symptom_signatures(symptom_id: int) -> list[tuple[str, str]] | None:
         return None
     return [(kind, text) for kind, text in
             Signature.objects.filter(symptom_id=symptom_id).order_by("id").values_list("kind", "text")]
-
-
-hooks.register_symptom_provider(symptom_signatures)
 
 
 # --- starter checks ----------------------------------------------------------------------------------
