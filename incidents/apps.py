@@ -3,3 +3,17 @@ from django.apps import AppConfig
 
 class IncidentsConfig(AppConfig):
     name = "incidents"
+
+    def ready(self) -> None:
+        from . import outbox
+        from .services.attachments import handle_attachment
+        from .services.checks import handle_checks
+        from .services.notifications import handle_incident_event
+        from .services.symptoms import handle_match_report
+
+        # Which service handles each kind of outbox message (the outbox itself imports no service).
+        for event in (outbox.EVENT_CREATED, outbox.EVENT_ACKNOWLEDGED, outbox.EVENT_ESCALATED, outbox.EVENT_RESOLVED):
+            outbox.outbox_handler_register(event, handle_incident_event)
+        outbox.outbox_handler_register(outbox.TOPIC_CHECKS, handle_checks)
+        outbox.outbox_handler_register(outbox.TOPIC_MATCH_REPORT, handle_match_report)
+        outbox.outbox_handler_register(outbox.TOPIC_ATTACHMENT, handle_attachment)

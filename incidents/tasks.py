@@ -7,21 +7,24 @@ succeeded or failed), so a task delivered twice does no harm.
 from celery import shared_task
 from django.utils import timezone
 
-from . import services
+from .outbox import outbox_message_dispatch, outbox_relay
+from .services.escalation import incidents_escalate_due
+from .services.idempotency import idempotency_prune
+from .services.webhooks import webhook_deliveries_requeue, webhook_delivery_attempt
 
 
 @shared_task(ignore_result=True, acks_late=True, time_limit=120, soft_time_limit=100)
 def outbox_relay_task() -> str:
     """Publish due outbox messages; also re-queues webhook deliveries whose task was lost."""
-    result = services.outbox_relay()
-    requeued = services.webhook_deliveries_requeue()
+    result = outbox_relay()
+    requeued = webhook_deliveries_requeue()
     return f"published {result.published}, deferred {result.deferred}, requeued {requeued}"
 
 
 @shared_task(ignore_result=True, acks_late=True, time_limit=300, soft_time_limit=270)
 def outbox_dispatch_task(message_id: int) -> str:
     """Handle one outbox message (notifications, checks, matching)."""
-    return services.outbox_message_dispatch(message_id=message_id)
+    return outbox_message_dispatch(message_id=message_id)
 
 
 @shared_task(bind=True, ignore_result=True, acks_late=True, time_limit=60, soft_time_limit=45, max_retries=None)
@@ -30,7 +33,7 @@ def webhook_delivery_send_task(self, delivery_id: int) -> str:
 
     The attempt count lives on the delivery row (TRIAGE_WEBHOOK_MAX_ATTEMPTS), not in Celery.
     """
-    outcome = services.webhook_delivery_attempt(delivery_id=delivery_id)
+    outcome = webhook_delivery_attempt(delivery_id=delivery_id)
     if outcome.retry_in is not None:
         raise self.retry(countdown=outcome.retry_in)
     return outcome.status
@@ -39,11 +42,11 @@ def webhook_delivery_send_task(self, delivery_id: int) -> str:
 @shared_task(ignore_result=True, acks_late=True, time_limit=120, soft_time_limit=100)
 def incidents_escalate_due_task() -> str:
     """Notify the next escalation level for unacknowledged incidents past their targets."""
-    done = services.incidents_escalate_due(now=timezone.now())
+    done = incidents_escalate_due(now=timezone.now())
     return f"escalated {len(done)}"
 
 
 @shared_task(ignore_result=True, acks_late=True, time_limit=120, soft_time_limit=100)
 def incidents_housekeeping_task() -> str:
     """Forget old Idempotency-Key responses."""
-    return f"pruned {services.idempotency_prune()} idempotency keys"
+    return f"pruned {idempotency_prune()} idempotency keys"

@@ -21,7 +21,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from kb.models import System
 
-from . import charts, integrations, selectors, services
+from . import charts, integrations, selectors
 from .filtersets import IncidentFilter
 from .forms import (
     SUGGEST_FIELDS,
@@ -36,6 +36,21 @@ from .forms import (
 )
 from .models import ActionItem, Attachment, Incident, PostIncidentReview, TimelineEvent
 from .permissions import can_cancel_incident, can_view_incident, can_work_incident, is_responder
+from .services import reviews
+from .services.attachments import Upload, attachment_add
+from .services.checks import incident_verify
+from .services.comments import incident_comment_add
+from .services.escalation import incident_escalate
+from .services.lifecycle import (
+    TRANSITIONS,
+    incident_acknowledge,
+    incident_open,
+    incident_people_set,
+    incident_resolve,
+    incident_transition,
+    incident_update,
+)
+from .services.timeline import timeline_event_set_important
 
 View = Callable[..., HttpResponse]
 Status = Incident.Status
@@ -160,9 +175,9 @@ def incident_new(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _form_page(request, form, suggestions=_suggestions(request.POST), status=400)
     data = form.cleaned_data
-    uploads = [services.Upload(name=f.name, file=f) for f in data["attachments"]]
+    uploads = [Upload(name=f.name, file=f) for f in data["attachments"]]
     try:
-        incident = services.incident_open(
+        incident = incident_open(
             title=data["title"], system=data["system"], severity=data["severity"], reporter=request.user,
             what_happened=data["what_happened"], expected=data["expected"],
             steps_to_reproduce=data["steps_to_reproduce"], env_os=data["env_os"], env_runtime=data["env_runtime"],
@@ -226,9 +241,9 @@ def _detail(request: HttpRequest, incident: Incident, *, resolve_form: ResolveFo
         "incident": incident,
         "can_work": can_work,
         "can_cancel": can_cancel_incident(request.user, incident),
-        "transitions": sorted(services.TRANSITIONS[incident.status] - {Status.RESOLVED, Status.DUPLICATE}),
-        "can_resolve": Status.RESOLVED in services.TRANSITIONS[incident.status],
-        "can_duplicate": Status.DUPLICATE in services.TRANSITIONS[incident.status],
+        "transitions": sorted(TRANSITIONS[incident.status] - {Status.RESOLVED, Status.DUPLICATE}),
+        "can_resolve": Status.RESOLVED in TRANSITIONS[incident.status],
+        "can_duplicate": Status.DUPLICATE in TRANSITIONS[incident.status],
         "failing_checks": failing,
         "checks_available": integrations.checks_available(),
         "comment_form": CommentForm(),
@@ -273,7 +288,7 @@ def incident_comment(request: HttpRequest, pk: int) -> HttpResponse:
     form = CommentForm(request.POST)
     if form.is_valid():
         try:
-            services.incident_comment_add(incident=incident, author=request.user, body=form.cleaned_data["body"])
+            incident_comment_add(incident=incident, author=request.user, body=form.cleaned_data["body"])
         except ValidationError as exc:
             _service_errors(form, exc)
     if not request.htmx:
@@ -298,7 +313,7 @@ def incident_attach(request: HttpRequest, pk: int) -> HttpResponse:
         return _redirect_to(request, incident.get_absolute_url() + "#attachments")
     try:
         for upload in form.cleaned_data["attachments"]:
-            services.attachment_add(incident=incident, upload=services.Upload(name=upload.name, file=upload),
+            attachment_add(incident=incident, upload=Upload(name=upload.name, file=upload),
                                     actor=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
@@ -337,7 +352,7 @@ def incident_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 
 def _acknowledge(request: HttpRequest, incident: Incident) -> HttpResponse:
     _require_work(request, incident)
-    if services.incident_acknowledge(incident=incident, actor=request.user):
+    if incident_acknowledge(incident=incident, actor=request.user):
         messages.success(request, "Acknowledged: you are on it, and escalation has stopped.")
     else:
         messages.info(request, "Someone else already picked this up.")
@@ -357,7 +372,7 @@ def _transition(request: HttpRequest, incident: Incident) -> HttpResponse:
     if to_status == Status.DUPLICATE and form.cleaned_data["duplicate_of"]:
         duplicate_of = selectors.incident_list(user=request.user).filter(pk=form.cleaned_data["duplicate_of"]).first()
     try:
-        changed = services.incident_transition(incident=incident, to_status=to_status, actor=request.user,
+        changed = incident_transition(incident=incident, to_status=to_status, actor=request.user,
                                                note=form.cleaned_data["note"], duplicate_of=duplicate_of)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
@@ -374,7 +389,7 @@ def _resolve(request: HttpRequest, incident: Incident) -> HttpResponse:
     form = ResolveForm(request.POST, incident=incident)
     if form.is_valid():
         try:
-            changed = services.incident_resolve(incident=incident, actor=request.user, **form.cleaned_data)
+            changed = incident_resolve(incident=incident, actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
             _service_errors(form, exc)
         else:
@@ -392,7 +407,7 @@ def _resolve(request: HttpRequest, incident: Incident) -> HttpResponse:
 def _escalate(request: HttpRequest, incident: Incident) -> HttpResponse:
     _require_work(request, incident)
     try:
-        record = services.incident_escalate(incident=incident, actor=request.user)
+        record = incident_escalate(incident=incident, actor=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -408,7 +423,7 @@ def _verify(request: HttpRequest, incident: Incident) -> HttpResponse:
     if not integrations.checks_available():
         messages.info(request, "Diagnostic checks are not set up, so there is nothing to verify.")
         return _redirect_to(request, incident.get_absolute_url())
-    outcomes = services.incident_verify(incident=incident, actor=request.user)
+    outcomes = incident_verify(incident=incident, actor=request.user)
     if not outcomes:
         messages.info(request, "No checks are failing; nothing to re-run.")
     else:
@@ -426,9 +441,9 @@ def _people(request: HttpRequest, incident: Incident) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, "Choose people from the list.")
         return _redirect_to(request, incident.get_absolute_url())
-    services.incident_update(incident=incident, actor=request.user, severity=form.cleaned_data["severity"],
+    incident_update(incident=incident, actor=request.user, severity=form.cleaned_data["severity"],
                              commander=form.cleaned_data["commander"])
-    services.incident_people_set(incident=incident, actor=request.user, assignees=form.cleaned_data["assignees"])
+    incident_people_set(incident=incident, actor=request.user, assignees=form.cleaned_data["assignees"])
     messages.success(request, "Saved.")
     return _redirect_to(request, incident.get_absolute_url())
 
@@ -449,7 +464,7 @@ ACTIONS: dict[str, Callable[[HttpRequest, Incident], HttpResponse]] = {
 def timeline_event_important(request: HttpRequest, pk: int, event_id: int) -> HttpResponse:
     incident = _incident_or_404(request, pk)
     event = get_object_or_404(TimelineEvent, pk=event_id, incident=incident)
-    services.timeline_event_set_important(event=event, important=request.POST.get("important") == "1")
+    timeline_event_set_important(event=event, important=request.POST.get("important") == "1")
     if not request.htmx:
         return redirect(incident.get_absolute_url() + f"#event-{event.pk}")
     event.comment = incident.comments.filter(pk=event.data.get("comment_id")).first() if event.data else None
@@ -472,13 +487,13 @@ def incident_review(request: HttpRequest, pk: int) -> HttpResponse:
             raise PermissionDenied("Only responders and staff write reviews.")
         form = ReviewForm(request.POST)
         if form.is_valid():
-            services.review_save(incident=incident, author=request.user, **form.cleaned_data)
+            reviews.review_save(incident=incident, author=request.user, **form.cleaned_data)
             messages.success(request, "Review saved.")
             return redirect(reverse("incidents:review", kwargs={"pk": incident.pk}))
     elif review is not None:
         form = ReviewForm(initial={f: getattr(review, f) for f in ReviewForm.base_fields})
     else:
-        form = ReviewForm(initial=services.review_draft(incident=incident))
+        form = ReviewForm(initial=reviews.review_draft(incident=incident))
     items = review.action_items.select_related("owner") if review else []
     return render(request, "incidents/review.html", {
         "incident": incident, "review": review, "form": form, "can_work": can_work, "items": items,
@@ -492,11 +507,11 @@ def action_item_add(request: HttpRequest, pk: int) -> HttpResponse:
     incident = _incident_or_404(request, pk)
     review = PostIncidentReview.objects.filter(incident=incident).first()
     if review is None:
-        review = services.review_save(incident=incident, author=request.user, summary="", root_cause="",
+        review = reviews.review_save(incident=incident, author=request.user, summary="", root_cause="",
                                       contributing_factors="")
     form = ActionItemForm(request.POST)
     if form.is_valid():
-        services.action_item_add(review=review, **form.cleaned_data)
+        reviews.action_item_add(review=review, **form.cleaned_data)
         messages.success(request, "Action item added.")
     else:
         messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
@@ -512,7 +527,7 @@ def action_item_toggle(request: HttpRequest, item_id: int) -> HttpResponse:
         raise Http404("No such action item.")
     if not (can_work_incident(request.user, incident) or item.owner_id == request.user.pk):
         raise PermissionDenied("Only responders and the owner can tick this off.")
-    services.action_item_set_done(item=item, done=request.POST.get("done") == "1")
+    reviews.action_item_set_done(item=item, done=request.POST.get("done") == "1")
     if request.htmx:
         response = render(request, "incidents/partials/action_item_row.html",
                           {"item": item, "show_incident": request.POST.get("show_incident") == "1",

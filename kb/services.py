@@ -109,6 +109,18 @@ def solution_render(*, solution: Solution) -> None:
     solution.steps_html = render_markdown(solution.steps).html
 
 
+def solution_resolved_count_adjust(*, solution_id: int, delta: int) -> bool:
+    """Count one more (delta=1) or one fewer (delta=-1) incident fixed by this solution.
+
+    Called by incidents when an incident is resolved with the solution, or reopened after it. The count
+    never goes below zero; returns whether a row changed.
+    """
+    rows = Solution.objects.filter(pk=solution_id)
+    if delta < 0:
+        rows = rows.filter(resolved_count__gte=-delta)
+    return bool(rows.update(resolved_count=F("resolved_count") + delta))
+
+
 def article_record_view(*, article: Article) -> None:
     Article.objects.filter(pk=article.pk).update(view_count=F("view_count") + 1)
 

@@ -14,10 +14,23 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from .. import integrations, selectors, services
+from .. import integrations, selectors
 from ..filtersets import IncidentFilter
 from ..models import EscalationLevel, IdempotencyKey, Incident, Severity, WebhookEndpoint
 from ..permissions import can_cancel_incident, can_work_incident
+from ..services.attachments import AttachmentTooLarge, Upload, attachment_add
+from ..services.checks import incident_verify
+from ..services.comments import incident_comment_add
+from ..services.escalation import incident_escalate
+from ..services.lifecycle import (
+    incident_acknowledge,
+    incident_open,
+    incident_people_set,
+    incident_resolve,
+    incident_transition,
+    incident_update,
+)
+from ..services.webhooks import webhook_endpoint_create
 from . import serializers as s
 from .permissions import SignedIn, SignedInStaffWrites, StaffOnly
 
@@ -92,7 +105,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         serializer = s.IncidentCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         with transaction.atomic():
-            incident = services.incident_open(reporter=request.user, **serializer.validated_data)
+            incident = incident_open(reporter=request.user, **serializer.validated_data)
             body = s.IncidentSerializer(incident).data
             if key:
                 try:
@@ -112,9 +125,9 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         data = dict(serializer.validated_data)
         assignees = data.pop("assignees", None)
         with transaction.atomic():
-            services.incident_update(incident=incident, actor=request.user, **data)
+            incident_update(incident=incident, actor=request.user, **data)
             if assignees is not None:
-                services.incident_people_set(incident=incident, actor=request.user, assignees=assignees)
+                incident_people_set(incident=incident, actor=request.user, assignees=assignees)
         return Response(s.IncidentSerializer(self.get_queryset().get(pk=incident.pk)).data)
 
     def _result(self, incident: Incident, changed: bool) -> Response:
@@ -127,7 +140,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def acknowledge(self, request: Request, pk: str | None = None) -> Response:
         incident = self.get_object()
         _require_worker(request, incident)
-        return self._result(incident, services.incident_acknowledge(incident=incident, actor=request.user))
+        return self._result(incident, incident_acknowledge(incident=incident, actor=request.user))
 
     @extend_schema(summary="Move to another status (responders; reporters may cancel their own in triage)",
                    request=s.TransitionSerializer, responses=s.ActionResultSerializer)
@@ -142,7 +155,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             raise PermissionDenied("Only responders and staff can do this.")
         if to_status == Incident.Status.RESOLVED:
             raise serializers.ValidationError({"status": "Use the resolve action to resolve."})
-        changed = services.incident_transition(
+        changed = incident_transition(
             incident=incident, to_status=to_status, actor=request.user, note=serializer.validated_data["note"],
             duplicate_of=serializer.validated_data["duplicate_of"])
         return self._result(incident, changed)
@@ -155,7 +168,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         _require_worker(request, incident)
         serializer = s.ResolveSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        changed = services.incident_resolve(incident=incident, actor=request.user, **serializer.validated_data)
+        changed = incident_resolve(incident=incident, actor=request.user, **serializer.validated_data)
         return self._result(incident, changed)
 
     @extend_schema(summary="Escalate now to the next level not yet notified (responders)",
@@ -164,7 +177,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def escalate(self, request: Request, pk: str | None = None) -> Response:
         incident = self.get_object()
         _require_worker(request, incident)
-        record = services.incident_escalate(incident=incident, actor=request.user)
+        record = incident_escalate(incident=incident, actor=request.user)
         return Response({"escalated": record is not None,
                          "record": s.EscalationRecordSerializer(record).data if record else None})
 
@@ -174,7 +187,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def verify(self, request: Request, pk: str | None = None) -> Response:
         incident = self.get_object()
         _require_worker(request, incident)
-        outcomes = services.incident_verify(incident=incident, actor=request.user)
+        outcomes = incident_verify(incident=incident, actor=request.user)
         return Response({
             "checks_available": integrations.checks_available(),
             "results": [o.__dict__ for o in outcomes],
@@ -192,7 +205,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             return Response(s.CommentSerializer(comments, many=True).data)
         serializer = s.CommentCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        comment = services.incident_comment_add(incident=incident, author=request.user,
+        comment = incident_comment_add(incident=incident, author=request.user,
                                                 body=serializer.validated_data["body"])
         return Response(s.CommentSerializer(comment).data, status=status.HTTP_201_CREATED)
 
@@ -211,9 +224,9 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         serializer.is_valid(raise_exception=True)
         upload = serializer.validated_data["file"]
         try:
-            attachment = services.attachment_add(
-                incident=incident, upload=services.Upload(name=upload.name, file=upload), actor=request.user)
-        except services.AttachmentTooLarge as exc:
+            attachment = attachment_add(
+                incident=incident, upload=Upload(name=upload.name, file=upload), actor=request.user)
+        except AttachmentTooLarge as exc:
             return Response({"status": 413, "error": "request_too_large", "detail": exc.messages[0]},
                             status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
         return Response(s.AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
@@ -272,7 +285,7 @@ class WebhookEndpointViewSet(viewsets.ModelViewSet):
 
     def perform_create(self, serializer: s.WebhookEndpointSerializer) -> None:
         data = serializer.validated_data
-        serializer.instance = services.webhook_endpoint_create(
+        serializer.instance = webhook_endpoint_create(
             name=data["name"], url=data["url"], secret=data["secret"], events=data.get("events", []),
             active=data.get("active", True), created_by=self.request.user)
 

@@ -6,9 +6,9 @@ from django.contrib.auth.models import Group
 from playwright.sync_api import expect
 
 from diagnostics.services import check_create
-from incidents import services
 from incidents.defaults import RESPONDERS_GROUP
 from incidents.models import Incident
+from incidents.services.severities import severities_ensure_defaults
 from tests.factories import SignatureFactory, SymptomFactory, SystemFactory, UserFactory
 from tests.incidents.conftest import StubReceiver
 
@@ -27,7 +27,7 @@ def health_server():
 def test_file_with_validation_error_attach_log_then_responder_acknowledges_verifies_resolves(
     page, login, user, password, health_server,
 ):
-    services.severities_ensure_defaults()  # a transactional test may follow one that flushed them
+    severities_ensure_defaults()  # a transactional test may follow one that flushed them
     responder = UserFactory(username="rita")
     responder.groups.add(Group.objects.get(name=RESPONDERS_GROUP))
     system = SystemFactory(name="Orchestrator", slug="orchestrator")

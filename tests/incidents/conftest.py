@@ -6,9 +6,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.contrib.auth.models import Group
 
-from incidents import services
 from incidents.defaults import RESPONDERS_GROUP
 from incidents.models import Severity
+from incidents.services.lifecycle import incident_open
+from incidents.services.severities import severities_ensure_defaults
 from tests.factories import SystemFactory, UserFactory
 
 
@@ -19,7 +20,7 @@ def _incident_defaults(db, settings, tmp_path):
     # Fast hashing: these tests create several users each; PBKDF2 would dominate their run time.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.TRIAGE_INCIDENT_NOTIFY_EMAILS = []
-    services.severities_ensure_defaults()
+    severities_ensure_defaults()
 
 
 @pytest.fixture
@@ -55,7 +56,7 @@ def open_incident(db, user, system):
             "what_happened": "Agents show ready but never pick up work.",
         }
         values.update(kwargs)
-        return services.incident_open(**values)
+        return incident_open(**values)
 
     return _open
 

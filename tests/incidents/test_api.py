@@ -7,7 +7,6 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.services import api_key_create
-from incidents import services
 from incidents.models import (
     EscalationLevel,
     IdempotencyKey,
@@ -16,6 +15,9 @@ from incidents.models import (
     Severity,
     WebhookEndpoint,
 )
+from incidents.outbox import outbox_relay
+from incidents.services.idempotency import idempotency_prune
+from incidents.services.timeline import timeline_add
 from tests.factories import SolutionFactory
 
 pytestmark = pytest.mark.django_db
@@ -173,7 +175,7 @@ def test_idempotency_keys_are_pruned_after_the_retention(api_client, user, body,
     from django.utils import timezone
 
     as_user(api_client, user).post(URL, body, format="json", HTTP_IDEMPOTENCY_KEY="old")
-    assert services.idempotency_prune(now=timezone.now() + timedelta(hours=settings.TRIAGE_IDEMPOTENCY_HOURS + 1)) == 1
+    assert idempotency_prune(now=timezone.now() + timedelta(hours=settings.TRIAGE_IDEMPOTENCY_HOURS + 1)) == 1
 
 
 # --- filing through the API with the broker down --------------------------------------------------
@@ -193,7 +195,7 @@ def test_api_filing_succeeds_with_broker_down_and_notifications_follow(
     assert OutboxMessage.objects.filter(status="pending", payload__incident__id=incident.pk).exists()
     assert receiver.requests == []
     with django_capture_on_commit_callbacks(execute=True):
-        services.outbox_relay()
+        outbox_relay()
     assert len(receiver.requests) == 1
 
 
@@ -223,7 +225,7 @@ def test_invalid_transition_is_a_400_with_the_reason(api_client, responder, file
 
 
 def test_resolve_with_failing_checks_needs_an_override_reason(api_client, responder, filed):
-    services.timeline_add(incident=filed, kind="check", message="Check “db”: CRITICAL",
+    timeline_add(incident=filed, kind="check", message="Check “db”: CRITICAL",
                           data={"check_id": 3, "state": "critical"})
     client = as_user(api_client, responder)
     refused = client.post(f"{URL}{filed.pk}/resolve/", {}, format="json")

@@ -7,8 +7,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 
-from incidents import services
 from incidents.models import Attachment, TimelineEvent
+from incidents.services.attachments import Upload, attachment_add, attachment_process
 from tests.factories import SignatureFactory, SymptomFactory
 
 pytestmark = pytest.mark.django_db
@@ -22,8 +22,8 @@ def locked_symptom(system):
     return symptom
 
 
-def upload(name: str, data: bytes) -> services.Upload:
-    return services.Upload(name=name, file=ContentFile(data, name=name))
+def upload(name: str, data: bytes) -> Upload:
+    return Upload(name=name, file=ContentFile(data, name=name))
 
 
 def bundle_bytes() -> bytes:
@@ -78,7 +78,7 @@ def test_processing_twice_does_nothing_the_second_time(open_incident, locked_sym
     with django_capture_on_commit_callbacks(execute=True):
         incident = open_incident(uploads=[upload("app.log", LOG)])
     attachment = incident.attachments.get()
-    assert services.attachment_process(attachment_id=attachment.pk) == "already processed"
+    assert attachment_process(attachment_id=attachment.pk) == "already processed"
     assert incident.timeline.filter(kind=TimelineEvent.Kind.SYMPTOM).count() == 1
 
 
@@ -93,7 +93,7 @@ def test_too_large_attachment_is_refused_and_nothing_is_filed(open_incident, set
 
 def test_attachment_names_are_made_safe(open_incident, user):
     incident = open_incident()
-    attachment = services.attachment_add(incident=incident, upload=upload("../../<script>.log", b"hi"), actor=user)
+    attachment = attachment_add(incident=incident, upload=upload("../../<script>.log", b"hi"), actor=user)
     assert attachment.name == "_script_.log"
     assert ".." not in attachment.file.name
 

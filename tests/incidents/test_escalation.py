@@ -5,8 +5,9 @@ from datetime import timedelta
 import pytest
 from django.core import mail
 
-from incidents import services
 from incidents.models import EscalationLevel, EscalationRecord, Severity, TimelineEvent, WebhookDelivery
+from incidents.services.escalation import escalation_levels_due, incident_escalate, incidents_escalate_due
+from incidents.services.lifecycle import incident_acknowledge
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +32,7 @@ def test_levels_due_follow_the_severity_targets(slug, minutes, expected):
     from django.utils import timezone
 
     opened = timezone.now()
-    assert services.escalation_levels_due(severity=severity, opened_at=opened,
+    assert escalation_levels_due(severity=severity, opened_at=opened,
                                           now=opened + timedelta(minutes=minutes)) == expected
 
 
@@ -40,14 +41,14 @@ def test_escalates_once_per_level_as_the_clock_moves(open_incident, critical, le
     oncall, manager, director, receiver = levels
     incident = open_incident(severity=critical)
     opened = incident.created_at
-    assert services.incidents_escalate_due(now=opened + timedelta(minutes=4)) == []
+    assert incidents_escalate_due(now=opened + timedelta(minutes=4)) == []
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.incidents_escalate_due(now=opened + timedelta(minutes=6)) == [(incident.pk, 1)]
+        assert incidents_escalate_due(now=opened + timedelta(minutes=6)) == [(incident.pk, 1)]
         # The beat job runs again a minute later: nothing new.
-        assert services.incidents_escalate_due(now=opened + timedelta(minutes=7)) == []
-        assert services.incidents_escalate_due(now=opened + timedelta(minutes=16)) == [(incident.pk, 2)]
-        assert services.incidents_escalate_due(now=opened + timedelta(minutes=31)) == [(incident.pk, 3)]
-        assert services.incidents_escalate_due(now=opened + timedelta(hours=5)) == []
+        assert incidents_escalate_due(now=opened + timedelta(minutes=7)) == []
+        assert incidents_escalate_due(now=opened + timedelta(minutes=16)) == [(incident.pk, 2)]
+        assert incidents_escalate_due(now=opened + timedelta(minutes=31)) == [(incident.pk, 3)]
+        assert incidents_escalate_due(now=opened + timedelta(hours=5)) == []
     assert list(EscalationRecord.objects.values_list("level__order", flat=True)) == [1, 2, 3]
     recipients = sorted(m.to[0] for m in mail.outbox if "escalated" in m.subject)
     assert recipients == ["boss@example.com", "director@example.com", "oncall@example.com"]
@@ -60,40 +61,40 @@ def test_escalates_once_per_level_as_the_clock_moves(open_incident, critical, le
 
 def test_late_beat_run_catches_up_on_every_level_due(open_incident, critical, levels):
     incident = open_incident(severity=critical)
-    done = services.incidents_escalate_due(now=incident.created_at + timedelta(minutes=20))
+    done = incidents_escalate_due(now=incident.created_at + timedelta(minutes=20))
     assert done == [(incident.pk, 1), (incident.pk, 2)]
 
 
 def test_acknowledging_stops_escalation(open_incident, critical, levels, responder):
     incident = open_incident(severity=critical)
     opened = incident.created_at
-    assert services.incidents_escalate_due(now=opened + timedelta(minutes=6)) == [(incident.pk, 1)]
-    services.incident_acknowledge(incident=incident, actor=responder, now=opened + timedelta(minutes=8))
-    assert services.incidents_escalate_due(now=opened + timedelta(minutes=20)) == []
-    assert services.incidents_escalate_due(now=opened + timedelta(hours=3)) == []
+    assert incidents_escalate_due(now=opened + timedelta(minutes=6)) == [(incident.pk, 1)]
+    incident_acknowledge(incident=incident, actor=responder, now=opened + timedelta(minutes=8))
+    assert incidents_escalate_due(now=opened + timedelta(minutes=20)) == []
+    assert incidents_escalate_due(now=opened + timedelta(hours=3)) == []
     assert EscalationRecord.objects.count() == 1
 
 
 def test_low_severity_never_goes_beyond_the_first_level(open_incident, low, levels):
     incident = open_incident(severity=low)
-    done = services.incidents_escalate_due(now=incident.created_at + timedelta(days=10))
+    done = incidents_escalate_due(now=incident.created_at + timedelta(days=10))
     assert done == [(incident.pk, 1)]
 
 
 def test_manual_escalation_notifies_the_next_level_and_the_timer_skips_it(open_incident, critical, levels,
                                                                           responder):
     incident = open_incident(severity=critical)
-    record = services.incident_escalate(incident=incident, actor=responder)
+    record = incident_escalate(incident=incident, actor=responder)
     assert record.level.order == 1 and record.manual
-    assert services.incidents_escalate_due(now=incident.created_at + timedelta(minutes=6)) == []
-    assert services.incident_escalate(incident=incident, actor=responder).level.order == 2
-    assert services.incident_escalate(incident=incident, actor=responder).level.order == 3
-    assert services.incident_escalate(incident=incident, actor=responder) is None
+    assert incidents_escalate_due(now=incident.created_at + timedelta(minutes=6)) == []
+    assert incident_escalate(incident=incident, actor=responder).level.order == 2
+    assert incident_escalate(incident=incident, actor=responder).level.order == 3
+    assert incident_escalate(incident=incident, actor=responder) is None
 
 
 def test_inactive_levels_are_skipped(open_incident, critical, levels):
     oncall, manager, director, receiver = levels
     EscalationLevel.objects.filter(pk=oncall.pk).update(active=False)
     incident = open_incident(severity=critical)
-    done = services.incidents_escalate_due(now=incident.created_at + timedelta(minutes=6))
+    done = incidents_escalate_due(now=incident.created_at + timedelta(minutes=6))
     assert done == [(incident.pk, 2)]

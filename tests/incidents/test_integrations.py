@@ -4,8 +4,10 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from incidents import integrations, selectors, services
+from incidents import integrations, selectors
 from incidents.models import Incident, TimelineEvent
+from incidents.services.checks import incident_verify
+from incidents.services.lifecycle import incident_resolve
 from tests.factories import ArticleFactory, SignatureFactory, SymptomFactory
 
 pytestmark = pytest.mark.django_db
@@ -49,14 +51,14 @@ def test_verify_fix_reruns_failing_checks_and_unblocks_resolve(open_incident, he
     with django_capture_on_commit_callbacks(execute=True):
         incident = open_incident()
     with pytest.raises(ValidationError):
-        services.incident_resolve(incident=incident, actor=responder)
-    assert [o.state for o in services.incident_verify(incident=incident, actor=responder)] == ["critical"]
+        incident_resolve(incident=incident, actor=responder)
+    assert [o.state for o in incident_verify(incident=incident, actor=responder)] == ["critical"]
     server.get_status = 200  # the fix lands
-    outcomes = services.incident_verify(incident=incident, actor=responder)
+    outcomes = incident_verify(incident=incident, actor=responder)
     assert [o.state for o in outcomes] == ["ok"]
     assert check_events(incident) == [("critical", "filed"), ("critical", "verify"), ("ok", "verify")]
-    assert services.incident_verify(incident=incident, actor=responder) == []  # nothing failing any more
-    assert services.incident_resolve(incident=incident, actor=responder)
+    assert incident_verify(incident=incident, actor=responder) == []  # nothing failing any more
+    assert incident_resolve(incident=incident, actor=responder)
 
 
 def test_verify_button_and_api_action(client, api_client, open_incident, health_check, responder,
@@ -81,8 +83,8 @@ def test_without_diagnostics_filing_and_verify_degrade_quietly(open_incident, he
     with django_capture_on_commit_callbacks(execute=True):
         incident = open_incident()
     assert check_events(incident) == []
-    assert services.incident_verify(incident=incident, actor=responder) == []
-    assert services.incident_resolve(incident=incident, actor=responder)
+    assert incident_verify(incident=incident, actor=responder) == []
+    assert incident_resolve(incident=incident, actor=responder)
 
 
 def test_matcher_finds_symptoms_in_the_report_text(open_incident, system, django_capture_on_commit_callbacks):
@@ -133,6 +135,6 @@ def test_resolution_count_feeds_the_matchers_ranking(open_incident, responder, s
     solution = SolutionFactory(system=system)
     SymptomSolution.objects.create(symptom=second, solution=solution)
     before = [m.symptom.pk for m in symptom_match_text(text="upstream timed out").matches]
-    services.incident_resolve(incident=open_incident(), actor=responder, solution=solution)
+    incident_resolve(incident=open_incident(), actor=responder, solution=solution)
     after = [m.symptom.pk for m in symptom_match_text(text="upstream timed out").matches]
     assert before == [first.pk, second.pk] and after == [second.pk, first.pk]

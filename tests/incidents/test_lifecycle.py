@@ -4,8 +4,16 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from incidents import services
 from incidents.models import Incident, OutboxMessage, Severity, TimelineEvent
+from incidents.services.comments import incident_comment_add
+from incidents.services.lifecycle import (
+    TransitionError,
+    incident_acknowledge,
+    incident_resolve,
+    incident_transition,
+    incident_update,
+)
+from incidents.services.timeline import timeline_add, timeline_event_set_important
 from tests.factories import ArticleFactory, SolutionFactory
 
 pytestmark = pytest.mark.django_db
@@ -50,7 +58,7 @@ def test_filing_with_blank_title_is_refused_and_saves_nothing(open_incident):
 def test_acknowledge_sets_acknowledged_at_and_commander(open_incident, responder):
     incident = open_incident()
     when = timezone.now() + timedelta(minutes=3)
-    assert services.incident_acknowledge(incident=incident, actor=responder, now=when) is True
+    assert incident_acknowledge(incident=incident, actor=responder, now=when) is True
     incident.refresh_from_db()
     assert incident.status == Status.INVESTIGATING
     assert incident.acknowledged_at == when
@@ -64,7 +72,7 @@ def test_each_transition_stamps_its_own_timestamp(open_incident, responder):
     start = incident.created_at
     steps = [(Status.INVESTIGATING, 1), (Status.MITIGATED, 2), (Status.RESOLVED, 3), (Status.CLOSED, 4)]
     for status, minutes in steps:
-        assert services.incident_transition(incident=incident, to_status=status, actor=responder,
+        assert incident_transition(incident=incident, to_status=status, actor=responder,
                                             now=start + timedelta(minutes=minutes))
     incident.refresh_from_db()
     assert incident.acknowledged_at == start + timedelta(minutes=1)
@@ -76,7 +84,7 @@ def test_each_transition_stamps_its_own_timestamp(open_incident, responder):
 def test_resolving_straight_from_triage_also_stamps_acknowledged_and_mitigated(open_incident, responder):
     incident = open_incident()
     when = incident.created_at + timedelta(minutes=9)
-    services.incident_resolve(incident=incident, actor=responder, now=when)
+    incident_resolve(incident=incident, actor=responder, now=when)
     incident.refresh_from_db()
     assert incident.acknowledged_at == incident.mitigated_at == incident.resolved_at == when
 
@@ -91,10 +99,10 @@ def test_resolving_straight_from_triage_also_stamps_acknowledged_and_mitigated(o
 def test_invalid_transition_is_refused_with_the_allowed_moves(open_incident, responder, path, target):
     incident = open_incident()
     for status in path:
-        services.incident_transition(incident=incident, to_status=status, actor=responder)
+        incident_transition(incident=incident, to_status=status, actor=responder)
     before = incident.status
-    with pytest.raises(services.TransitionError) as error:
-        services.incident_transition(incident=incident, to_status=target, actor=responder)
+    with pytest.raises(TransitionError) as error:
+        incident_transition(incident=incident, to_status=target, actor=responder)
     assert "status" in error.value.message_dict
     incident.refresh_from_db()
     assert incident.status == before
@@ -104,8 +112,8 @@ def test_concurrent_transition_is_a_noop_for_the_second_caller(open_incident, re
     incident = open_incident()
     first = Incident.objects.get(pk=incident.pk)
     second = Incident.objects.get(pk=incident.pk)  # loaded before the first change lands
-    assert services.incident_acknowledge(incident=first, actor=responder) is True
-    assert services.incident_transition(incident=second, to_status=Status.INVESTIGATING, actor=staff_user) is False
+    assert incident_acknowledge(incident=first, actor=responder) is True
+    assert incident_transition(incident=second, to_status=Status.INVESTIGATING, actor=staff_user) is False
     incident.refresh_from_db()
     assert incident.commander == responder
     assert incident.timeline.filter(kind=TimelineEvent.Kind.STATUS).count() == 1
@@ -115,9 +123,9 @@ def test_concurrent_transition_is_a_noop_for_the_second_caller(open_incident, re
 def test_duplicate_needs_the_original(open_incident, responder):
     original = open_incident(title="First report")
     copy = open_incident(title="Second report")
-    with pytest.raises(services.TransitionError):
-        services.incident_transition(incident=copy, to_status=Status.DUPLICATE, actor=responder)
-    assert services.incident_transition(incident=copy, to_status=Status.DUPLICATE, actor=responder,
+    with pytest.raises(TransitionError):
+        incident_transition(incident=copy, to_status=Status.DUPLICATE, actor=responder)
+    assert incident_transition(incident=copy, to_status=Status.DUPLICATE, actor=responder,
                                         duplicate_of=original)
     copy.refresh_from_db()
     assert copy.duplicate_of == original and copy.closed_at is not None
@@ -127,11 +135,11 @@ def test_resolve_links_solution_and_counts_it_once(open_incident, responder, sys
     article = ArticleFactory(system=system)
     solution = SolutionFactory(system=system)
     incident = open_incident()
-    assert services.incident_resolve(incident=incident, actor=responder, article=article, solution=solution,
+    assert incident_resolve(incident=incident, actor=responder, article=article, solution=solution,
                                      note="restarted the worker")
     stale = Incident.objects.get(pk=incident.pk)
     stale.status = Status.INVESTIGATING  # a second, late request that still thinks it is open
-    assert services.incident_resolve(incident=stale, actor=responder, solution=solution) is False
+    assert incident_resolve(incident=stale, actor=responder, solution=solution) is False
     solution.refresh_from_db()
     incident.refresh_from_db()
     assert solution.resolved_count == 1
@@ -144,8 +152,8 @@ def test_resolve_links_solution_and_counts_it_once(open_incident, responder, sys
 def test_reopening_a_resolved_incident_takes_back_the_solution_count(open_incident, responder, system):
     solution = SolutionFactory(system=system)
     incident = open_incident()
-    services.incident_resolve(incident=incident, actor=responder, solution=solution)
-    assert services.incident_transition(incident=incident, to_status=Status.INVESTIGATING, actor=responder)
+    incident_resolve(incident=incident, actor=responder, solution=solution)
+    assert incident_transition(incident=incident, to_status=Status.INVESTIGATING, actor=responder)
     solution.refresh_from_db()
     incident.refresh_from_db()
     assert solution.resolved_count == 0
@@ -154,11 +162,11 @@ def test_reopening_a_resolved_incident_takes_back_the_solution_count(open_incide
 
 def test_resolve_requires_failing_checks_to_pass_or_a_reason(open_incident, responder):
     incident = open_incident()
-    services.timeline_add(incident=incident, kind=TimelineEvent.Kind.CHECK, message="Check “api health”: CRITICAL",
+    timeline_add(incident=incident, kind=TimelineEvent.Kind.CHECK, message="Check “api health”: CRITICAL",
                           data={"check_id": 7, "state": "critical"})
     with pytest.raises(ValidationError, match="still failing"):
-        services.incident_resolve(incident=incident, actor=responder)
-    assert services.incident_resolve(incident=incident, actor=responder, override_reason="check host is down")
+        incident_resolve(incident=incident, actor=responder)
+    assert incident_resolve(incident=incident, actor=responder, override_reason="check host is down")
     incident.refresh_from_db()
     assert incident.status == Status.RESOLVED
     assert incident.checks_override_reason == "check host is down"
@@ -167,14 +175,14 @@ def test_resolve_requires_failing_checks_to_pass_or_a_reason(open_incident, resp
 def test_resolve_is_allowed_once_the_failing_check_passes(open_incident, responder):
     incident = open_incident()
     for state in ("critical", "ok"):
-        services.timeline_add(incident=incident, kind=TimelineEvent.Kind.CHECK, message="Check “api health”",
+        timeline_add(incident=incident, kind=TimelineEvent.Kind.CHECK, message="Check “api health”",
                               data={"check_id": 7, "state": state})
-    assert services.incident_resolve(incident=incident, actor=responder)
+    assert incident_resolve(incident=incident, actor=responder)
 
 
 def test_comment_markdown_is_rendered_once_and_sanitised(open_incident, user):
     incident = open_incident()
-    comment = services.incident_comment_add(
+    comment = incident_comment_add(
         incident=incident, author=user, body="**Restarted** it <script>alert(1)</script> [x](javascript:alert(1))")
     assert "<strong>Restarted</strong>" in comment.body_html
     assert "<script" not in comment.body_html and "javascript:" not in comment.body_html
@@ -185,21 +193,21 @@ def test_comment_markdown_is_rendered_once_and_sanitised(open_incident, user):
 
 def test_empty_comment_is_refused(open_incident, user):
     with pytest.raises(ValidationError):
-        services.incident_comment_add(incident=open_incident(), author=user, body="   ")
+        incident_comment_add(incident=open_incident(), author=user, body="   ")
 
 
 def test_field_changes_write_timeline_events(open_incident, responder, critical):
     incident = open_incident()
-    changed = services.incident_update(incident=incident, actor=responder, severity=critical, title="Renamed")
+    changed = incident_update(incident=incident, actor=responder, severity=critical, title="Renamed")
     assert sorted(changed) == ["severity", "title"]
     messages = list(incident.timeline.filter(kind=TimelineEvent.Kind.FIELD).values_list("message", flat=True))
     assert any("High → Critical" in m for m in messages)
-    assert services.incident_update(incident=incident, actor=responder, title="Renamed") == []
+    assert incident_update(incident=incident, actor=responder, title="Renamed") == []
 
 
 def test_marking_an_event_important_is_idempotent(open_incident):
     event = open_incident().timeline.first()
     event.important = False
     event.save()
-    assert services.timeline_event_set_important(event=event, important=True) is True
-    assert services.timeline_event_set_important(event=event, important=True) is False
+    assert timeline_event_set_important(event=event, important=True) is True
+    assert timeline_event_set_important(event=event, important=True) is False

@@ -8,8 +8,9 @@ from django.core import mail
 from django.utils import timezone
 
 from config.celery import app as celery_app
-from incidents import services
+from incidents import outbox
 from incidents.models import Incident, OutboxMessage, WebhookDelivery, WebhookEndpoint
+from incidents.outbox import outbox_message_dispatch, outbox_relay
 
 pytestmark = pytest.mark.django_db
 CLOSED_PORT_BROKER = "redis://127.0.0.1:1/0"  # nothing listens on port 1
@@ -49,7 +50,7 @@ def test_filing_with_broker_down_saves_incident_and_outbox_then_relay_sends(
 
     # The broker is back (eager again): the periodic relay publishes what was waiting.
     with django_capture_on_commit_callbacks(execute=True):
-        result = services.outbox_relay()
+        result = outbox_relay()
     assert result.published >= 3
     assert not OutboxMessage.objects.exclude(status=OutboxMessage.Status.SENT).exists()
     assert [m.to for m in mail.outbox] == [["oncall@example.com"]]
@@ -63,25 +64,25 @@ def test_relay_while_broker_is_down_defers_with_a_backoff(open_incident, setting
     incident = open_incident()
     now = timezone.now()
     with broker_stopped():
-        result = services.outbox_relay(now=now)
+        result = outbox_relay(now=now)
     assert result.published == 0 and result.deferred >= 3
     message = OutboxMessage.objects.filter(payload__incident_id=incident.pk).first()
     assert message.status == OutboxMessage.Status.PENDING
     assert message.next_attempt_at == now + timedelta(seconds=settings.TRIAGE_OUTBOX_BACKOFF_SECONDS)
     assert "broker" in message.last_error
     # Not due yet: a relay a moment later leaves it alone.
-    assert services.outbox_relay(now=now + timedelta(seconds=1)).published == 0
+    assert outbox_relay(now=now + timedelta(seconds=1)).published == 0
 
 
 def test_relaying_twice_sends_nothing_twice(open_incident, endpoint, django_capture_on_commit_callbacks):
     hook, receiver = endpoint
     open_incident()
     with django_capture_on_commit_callbacks(execute=True):
-        services.outbox_relay()
+        outbox_relay()
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.outbox_relay().published == 0
+        assert outbox_relay().published == 0
     for message in OutboxMessage.objects.all():
-        assert services.outbox_message_dispatch(message_id=message.pk) == "already sent"
+        assert outbox_message_dispatch(message_id=message.pk) == "already sent"
     assert len(receiver.requests) == 1
     assert WebhookDelivery.objects.count() == 1
 
@@ -94,12 +95,12 @@ def test_failing_handler_is_retried_later_then_marked_failed(open_incident, sett
     def boom(message):
         raise RuntimeError("matcher crashed")
 
-    monkeypatch.setitem(services.OUTBOX_HANDLERS, "incident.match_report", boom)
-    assert services.outbox_message_dispatch(message_id=message.pk) == "retry"
+    monkeypatch.setitem(outbox.OUTBOX_HANDLERS, "incident.match_report", boom)
+    assert outbox_message_dispatch(message_id=message.pk) == "retry"
     message.refresh_from_db()
     assert message.status == OutboxMessage.Status.PENDING and message.attempts == 1
     assert "matcher crashed" in message.last_error and message.next_attempt_at > timezone.now()
-    assert services.outbox_message_dispatch(message_id=message.pk) == "failed"
+    assert outbox_message_dispatch(message_id=message.pk) == "failed"
     message.refresh_from_db()
     assert message.status == OutboxMessage.Status.FAILED and message.attempts == 2
 

@@ -6,8 +6,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from incidents import selectors, services
+from incidents import selectors
 from incidents.models import ActionItem, Incident, PostIncidentReview, Severity, TimelineEvent
+from incidents.services.attachments import Upload, attachment_add
+from incidents.services.lifecycle import incident_acknowledge, incident_resolve
+from incidents.services.timeline import timeline_add
 from tests.factories import SignatureFactory, SymptomFactory
 
 pytestmark = pytest.mark.django_db
@@ -168,7 +171,7 @@ def test_empty_comment_without_js_redirects_with_a_message(client, user, open_in
 
 def test_resolve_with_failing_check_shows_the_reason_field(client, responder, open_incident):
     incident = open_incident()
-    services.timeline_add(incident=incident, kind="check", message="Check “api”: CRITICAL — down",
+    timeline_add(incident=incident, kind="check", message="Check “api”: CRITICAL — down",
                           data={"check_id": 1, "state": "critical"})
     client.force_login(responder)
     url = reverse("incidents:action", args=[incident.pk, "resolve"])
@@ -181,7 +184,7 @@ def test_resolve_with_failing_check_shows_the_reason_field(client, responder, op
 
 def test_transition_conflict_says_someone_else_did_it(client, responder, staff_user, open_incident):
     incident = open_incident()
-    services.incident_acknowledge(incident=Incident.objects.get(pk=incident.pk), actor=staff_user)
+    incident_acknowledge(incident=Incident.objects.get(pk=incident.pk), actor=staff_user)
     client.force_login(responder)
     # The page was loaded before; the button still says "cancel" from triage, but the status moved on.
     response = client.post(reverse("incidents:action", args=[incident.pk, "acknowledge"]), follow=True)
@@ -225,9 +228,9 @@ def test_review_starts_from_important_events_and_action_items_show_across_incide
 
 def test_metrics_page_draws_svg_charts_and_tables(client, responder, open_incident, critical):
     incident = open_incident(severity=critical)
-    services.incident_acknowledge(incident=incident, actor=responder,
+    incident_acknowledge(incident=incident, actor=responder,
                                   now=incident.created_at + timedelta(minutes=4))
-    services.incident_resolve(incident=incident, actor=responder, now=incident.created_at + timedelta(hours=2))
+    incident_resolve(incident=incident, actor=responder, now=incident.created_at + timedelta(hours=2))
     client.force_login(responder)
     body = client.get(reverse("incidents:metrics")).content.decode()
     assert "<svg" in body and "4 min" in body and "2.0 h" in body
@@ -238,9 +241,9 @@ def test_metrics_compute_mtta_and_mttr_by_system_and_severity(open_incident, res
     fast = open_incident(severity=critical)
     slow = open_incident(severity=low)
     for incident, ack, fix in ((fast, 2, 30), (slow, 60, 600)):
-        services.incident_acknowledge(incident=incident, actor=responder,
+        incident_acknowledge(incident=incident, actor=responder,
                                       now=incident.created_at + timedelta(minutes=ack))
-        services.incident_resolve(incident=incident, actor=responder, now=incident.created_at + timedelta(minutes=fix))
+        incident_resolve(incident=incident, actor=responder, now=incident.created_at + timedelta(minutes=fix))
     open_incident()
     metrics = selectors.incident_metrics(user=responder)
     by_severity = {s.label: s.mean_seconds for s in metrics.mtta_by_severity}
@@ -280,9 +283,9 @@ def test_attachments_download_for_viewers_only_and_never_inline(client, user, ot
     from django.core.files.base import ContentFile
 
     incident = open_incident()
-    attachment = services.attachment_add(
+    attachment = attachment_add(
         incident=incident, actor=user,
-        upload=services.Upload(name="page.html", file=ContentFile(b"<script>alert(1)</script>", name="page.html")))
+        upload=Upload(name="page.html", file=ContentFile(b"<script>alert(1)</script>", name="page.html")))
     url = reverse("incidents:attachment", args=[incident.pk, attachment.pk])
     client.force_login(other_user)
     assert client.get(url).status_code == 404

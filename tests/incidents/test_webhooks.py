@@ -6,8 +6,14 @@ import time
 import pytest
 from django.utils import timezone
 
-from incidents import services
 from incidents.models import OutboxMessage, WebhookDelivery, WebhookEndpoint
+from incidents.services import webhooks as webhook_services
+from incidents.services.lifecycle import incident_acknowledge, incident_resolve
+from incidents.services.webhooks import (
+    webhook_deliveries_requeue,
+    webhook_delivery_attempt,
+    webhook_endpoint_create,
+)
 from incidents.tasks import webhook_delivery_send_task
 from incidents.webhooks import payload_body, signature_compute, signature_verify
 
@@ -97,7 +103,7 @@ def test_client_error_is_not_retried(stub_receiver):
 def test_connection_refused_is_logged_and_retried(settings):
     settings.TRIAGE_WEBHOOK_MAX_ATTEMPTS = 2
     delivery = make_delivery("http://127.0.0.1:1/hook")
-    outcome = services.webhook_delivery_attempt(delivery_id=delivery.pk)
+    outcome = webhook_delivery_attempt(delivery_id=delivery.pk)
     assert outcome.status == WebhookDelivery.Status.RETRYING and outcome.retry_in == settings.TRIAGE_WEBHOOK_BACKOFF_SECONDS
     delivery.refresh_from_db()
     assert delivery.status_code is None and "Connect" in delivery.error
@@ -107,8 +113,8 @@ def test_connection_refused_is_logged_and_retried(settings):
 def test_finished_delivery_is_not_sent_again(stub_receiver):
     receiver = stub_receiver([200])
     delivery = make_delivery(receiver.url)
-    services.webhook_delivery_attempt(delivery_id=delivery.pk)
-    assert services.webhook_delivery_attempt(delivery_id=delivery.pk).status == WebhookDelivery.Status.SUCCEEDED
+    webhook_delivery_attempt(delivery_id=delivery.pk)
+    assert webhook_delivery_attempt(delivery_id=delivery.pk).status == WebhookDelivery.Status.SUCCEEDED
     assert len(receiver.requests) == 1
 
 
@@ -122,8 +128,8 @@ def test_endpoints_get_only_the_events_they_subscribe_to(open_incident, responde
     WebhookEndpoint.objects.create(name="off", url=all_events.url, secret="c", active=False)
     with django_capture_on_commit_callbacks(execute=True):
         incident = open_incident()
-        services.incident_acknowledge(incident=incident, actor=responder)
-        services.incident_resolve(incident=incident, actor=responder)
+        incident_acknowledge(incident=incident, actor=responder)
+        incident_resolve(incident=incident, actor=responder)
     assert [r["headers"]["X-Triage-Event"] for r in all_events.requests] == [
         "incident.created", "incident.acknowledged", "incident.resolved"]
     assert [r["headers"]["X-Triage-Event"] for r in resolved_only.requests] == ["incident.resolved"]
@@ -134,7 +140,7 @@ def test_unknown_event_names_are_refused():
     from django.core.exceptions import ValidationError
 
     with pytest.raises(ValidationError, match="Unknown events"):
-        services.webhook_endpoint_create(name="x", url="http://127.0.0.1:9/", secret="s", events=["incident.exploded"])
+        webhook_endpoint_create(name="x", url="http://127.0.0.1:9/", secret="s", events=["incident.exploded"])
 
 
 def test_a_duplicate_task_while_an_attempt_is_in_flight_sends_nothing(stub_receiver, monkeypatch):
@@ -147,11 +153,11 @@ def test_a_duplicate_task_while_an_attempt_is_in_flight_sends_nothing(stub_recei
 
     def post_while_a_duplicate_arrives(**kwargs):
         # A redelivered task for the same delivery starts while this attempt is on the wire.
-        inner.append(services.webhook_delivery_attempt(delivery_id=delivery.pk).status)
+        inner.append(webhook_delivery_attempt(delivery_id=delivery.pk).status)
         return real_post(**kwargs)
 
-    monkeypatch.setattr(services, "webhook_post", post_while_a_duplicate_arrives)
-    assert services.webhook_delivery_attempt(delivery_id=delivery.pk).status == WebhookDelivery.Status.SUCCEEDED
+    monkeypatch.setattr(webhook_services, "webhook_post", post_while_a_duplicate_arrives)
+    assert webhook_delivery_attempt(delivery_id=delivery.pk).status == WebhookDelivery.Status.SUCCEEDED
     assert inner == ["in progress"]
     assert len(receiver.requests) == 1
 
@@ -162,7 +168,7 @@ def test_lost_deliveries_are_requeued_by_the_relay(stub_receiver, django_capture
     receiver = stub_receiver([200])
     delivery = make_delivery(receiver.url)
     later = timezone.now() + timedelta(minutes=11)
-    assert services.webhook_deliveries_requeue(now=timezone.now()) == 0  # too fresh to be lost
-    assert services.webhook_deliveries_requeue(now=later) == 1
+    assert webhook_deliveries_requeue(now=timezone.now()) == 0  # too fresh to be lost
+    assert webhook_deliveries_requeue(now=later) == 1
     delivery.refresh_from_db()
     assert delivery.status == WebhookDelivery.Status.SUCCEEDED and len(receiver.requests) == 1

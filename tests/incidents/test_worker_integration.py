@@ -3,8 +3,8 @@ once the broker is back and the relay runs (no eager mode anywhere)."""
 
 import pytest
 
-from incidents import services
 from incidents.models import Incident, OutboxMessage, WebhookDelivery, WebhookEndpoint
+from incidents.outbox import outbox_relay
 from tests.diagnostics.worker import celery_worker_on_private_queue, wait_until
 
 from .test_outbox import broker_stopped
@@ -31,7 +31,7 @@ def test_report_filed_during_outage_is_notified_by_a_real_worker_after_the_relay
         from django.test import override_settings
 
         with override_settings(TRIAGE_WEBHOOK_BACKOFF_SECONDS=1):
-            assert services.outbox_relay().published >= 3
+            assert outbox_relay().published >= 3
             wait_until(lambda: WebhookDelivery.objects.filter(status=WebhookDelivery.Status.SUCCEEDED).exists(),
                        timeout=30, what="the webhook to be delivered")
             wait_until(lambda: not OutboxMessage.objects.exclude(status=OutboxMessage.Status.SENT).exists(),

@@ -9,7 +9,9 @@ import json
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from incidents import services
+from incidents.outbox import outbox_relay
+from incidents.services.escalation import incidents_escalate_due
+from incidents.services.webhooks import webhook_deliveries_requeue
 
 
 class Command(BaseCommand):
@@ -19,8 +21,8 @@ class Command(BaseCommand):
         parser.add_argument("--no-escalate", action="store_true", help="Only relay the outbox.")
 
     def handle(self, *args: object, **options: object) -> None:
-        relay = services.outbox_relay()
-        requeued = services.webhook_deliveries_requeue()
-        escalated = [] if options["no_escalate"] else services.incidents_escalate_due(now=timezone.now())
+        relay = outbox_relay()
+        requeued = webhook_deliveries_requeue()
+        escalated = [] if options["no_escalate"] else incidents_escalate_due(now=timezone.now())
         self.stdout.write(json.dumps({"published": relay.published, "deferred": relay.deferred,
                                       "webhooks_requeued": requeued, "escalated": len(escalated)}))
