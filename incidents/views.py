@@ -245,7 +245,6 @@ def _detail(request: HttpRequest, incident: Incident, *, resolve_form: ResolveFo
         "can_resolve": Status.RESOLVED in TRANSITIONS[incident.status],
         "can_duplicate": Status.DUPLICATE in TRANSITIONS[incident.status],
         "failing_checks": failing,
-        "checks_available": integrations.checks_available(),
         "comment_form": CommentForm(),
         "attachment_form": AttachmentForm(),
         "resolve_form": resolve_form or ResolveForm(incident=incident),
@@ -420,9 +419,6 @@ def _escalate(request: HttpRequest, incident: Incident) -> HttpResponse:
 
 def _verify(request: HttpRequest, incident: Incident) -> HttpResponse:
     _require_work(request, incident)
-    if not integrations.checks_available():
-        messages.info(request, "Diagnostic checks are not set up, so there is nothing to verify.")
-        return _redirect_to(request, incident.get_absolute_url())
     outcomes = incident_verify(incident=incident, actor=request.user)
     if not outcomes:
         messages.info(request, "No checks are failing; nothing to re-run.")

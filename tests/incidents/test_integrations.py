@@ -77,16 +77,6 @@ def test_verify_button_and_api_action(client, api_client, open_incident, health_
     assert body == {"checks_available": True, "results": [], "still_failing": 0}
 
 
-def test_without_diagnostics_filing_and_verify_degrade_quietly(open_incident, health_check, responder, monkeypatch,
-                                                               django_capture_on_commit_callbacks):
-    monkeypatch.setattr(integrations, "checks_available", lambda: False)
-    with django_capture_on_commit_callbacks(execute=True):
-        incident = open_incident()
-    assert check_events(incident) == []
-    assert incident_verify(incident=incident, actor=responder) == []
-    assert incident_resolve(incident=incident, actor=responder)
-
-
 def test_matcher_finds_symptoms_in_the_report_text(open_incident, system, django_capture_on_commit_callbacks):
     symptom = SymptomFactory(system=system, title="Port already in use")
     SignatureFactory(symptom=symptom, text="OSError: [Errno 98] Address already in use")
@@ -95,15 +85,6 @@ def test_matcher_finds_symptoms_in_the_report_text(open_incident, system, django
     assert list(incident.symptoms.all()) == [symptom]
     event = incident.timeline.get(kind=TimelineEvent.Kind.SYMPTOM)
     assert event.data["source"] == "the report"
-
-
-def test_fallback_matcher_is_used_when_the_engine_is_missing(system, monkeypatch):
-    monkeypatch.setattr(integrations, "_engine", lambda: None)
-    symptom = SymptomFactory(system=system, title="Disk full")
-    SignatureFactory(symptom=symptom, text="No space   left on device")
-    hits = integrations.symptoms_match_text("write failed\nOSError: no space left on DEVICE\n")
-    assert [(h.symptom_id, h.line_numbers) for h in hits] == [(symptom.pk, (2,))]
-    assert not integrations.matcher_available()
 
 
 def test_matcher_refusing_binary_input_matches_nothing():
