@@ -9,10 +9,11 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
+
+from common.htmx import render_page_or_fragment, wants_fragment
 
 from . import selectors
 from .forms import CheckForm, ChecksImportForm
@@ -32,14 +33,6 @@ def health(request: HttpRequest) -> JsonResponse:
 MONITORS_PER_PAGE = 100
 
 
-def _fragment_or_page(request: HttpRequest, partial: str, page: str, context: dict) -> HttpResponse:
-    """One URL serves the page and its fragment; caches must keep them apart."""
-    template = partial if request.htmx and not request.htmx.boosted else page
-    response = render(request, template, context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
-
-
 # --- checks -------------------------------------------------------------------------------------------
 
 
@@ -50,7 +43,7 @@ def check_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:100]
     checks = selectors.check_list(type=type_filter, state=state_filter, query=query or None)
     page = Paginator(checks, 100).get_page(request.GET.get("page"))
-    return _fragment_or_page(request, "diagnostics/partials/check_rows.html", "diagnostics/check_list.html", {
+    return render_page_or_fragment(request, "diagnostics/check_list.html", "diagnostics/partials/check_rows.html", {
         "page": page, "types": CheckType.choices, "states": CheckState.choices,
         "type_filter": type_filter or "", "state_filter": state_filter or "", "query": query,
     })
@@ -107,7 +100,7 @@ def check_remove(request: HttpRequest, pk: int) -> HttpResponse:
 def check_run(request: HttpRequest, pk: int) -> HttpResponse:
     check = get_object_or_404(Check, pk=pk)
     batch, _runs = check_runs_queue(checks=[check], trigger=CheckRun.Trigger.MANUAL, requested_by=request.user)
-    if request.htmx:
+    if wants_fragment(request):
         return _batch_response(request, batch, badges=True)
     return redirect("diagnostics:batch_detail", batch=batch)
 
@@ -127,7 +120,7 @@ def _batch_response(request: HttpRequest, batch: uuid.UUID, *, badges: bool = Fa
                "poll_url": reverse("diagnostics:batch_detail", args=[batch]) + ("?badges=1" if badges else ""),
                "badge_check_ids": {run.check_def_id for run in runs} if badges else set(),
                **selectors.batch_progress(runs)}
-    return _fragment_or_page(request, "diagnostics/partials/run_batch.html", "diagnostics/batch_detail.html", context)
+    return render_page_or_fragment(request, "diagnostics/batch_detail.html", "diagnostics/partials/run_batch.html", context)
 
 
 @require_GET
@@ -147,7 +140,7 @@ def monitor_list(request: HttpRequest) -> HttpResponse:
     except ValueError:
         per_page = MONITORS_PER_PAGE
     page = Paginator(selectors.monitor_list(state=state_filter), per_page).get_page(request.GET.get("page"))
-    return _fragment_or_page(request, "diagnostics/partials/monitor_rows.html", "diagnostics/monitor_list.html", {
+    return render_page_or_fragment(request, "diagnostics/monitor_list.html", "diagnostics/partials/monitor_rows.html", {
         "page": page, "states": CheckState.choices, "state_filter": state_filter or "",
         "state_counts": selectors.monitor_state_counts(), "per_page": per_page,
     })

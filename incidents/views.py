@@ -15,10 +15,10 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from common.htmx import render_page_or_fragment, vary_on_htmx, wants_fragment
 from kb.models import System
 
 from . import charts, integrations, selectors
@@ -54,13 +54,6 @@ from .services.timeline import timeline_event_set_important
 
 View = Callable[..., HttpResponse]
 Status = Incident.Status
-
-
-def _fragment_or_page(request: HttpRequest, *, partial: str, page: str, context: dict, status: int = 200) -> HttpResponse:
-    template = partial if request.htmx and not request.htmx.boosted else page
-    response = render(request, template, context, status=status)
-    patch_vary_headers(response, ("HX-Request",))
-    return response
 
 
 def _incident_or_404(request: HttpRequest, pk: int) -> Incident:
@@ -102,9 +95,9 @@ def incident_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(incidents, 25).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    return _fragment_or_page(request, partial="incidents/partials/incident_rows.html", page="incidents/list.html",
-                             context={"filter": filterset, "page_obj": page, "query": query.urlencode(),
-                                      "is_responder": is_responder(request.user)})
+    return render_page_or_fragment(request, "incidents/list.html", "incidents/partials/incident_rows.html", {
+        "filter": filterset, "page_obj": page, "query": query.urlencode(), "is_responder": is_responder(request.user),
+    })
 
 
 # --- filing -----------------------------------------------------------------------------------
@@ -200,11 +193,10 @@ def incident_validate_field(request: HttpRequest) -> HttpResponse:
     if name not in form.fields or name == "attachments":
         name = ""
     form.is_valid()
-    if not request.htmx or not name:
-        return _form_page(request, form, status=200 if not form.errors else 400)
-    response = render(request, "incidents/partials/form_field.html", {"field": form[name]})
-    patch_vary_headers(response, ("HX-Request",))
-    return response
+    if not wants_fragment(request) or not name:
+        return vary_on_htmx(_form_page(request, form, status=200 if not form.errors else 400))
+    # 200 even when the field has errors: the swapped-in field shows them, and the form stays usable.
+    return vary_on_htmx(render(request, "incidents/partials/form_field.html", {"field": form[name]}))
 
 
 @login_required
@@ -213,12 +205,11 @@ def incident_suggest(request: HttpRequest) -> HttpResponse:
     """Matching symptoms and articles for the text typed so far; the full page is the form itself."""
     data = request.POST if request.method == "POST" else request.GET
     suggestions = _suggestions(data)
-    if request.htmx:
-        response = render(request, "incidents/partials/suggestions.html", {"suggestions": suggestions})
-        patch_vary_headers(response, ("HX-Request",))
-        return response
-    return _form_page(request, IncidentForm(initial={k: data.get(k) for k in ("title", "what_happened", "system")}),
-                      suggestions=suggestions)
+    if wants_fragment(request):
+        return vary_on_htmx(render(request, "incidents/partials/suggestions.html", {"suggestions": suggestions}))
+    return vary_on_htmx(_form_page(
+        request, IncidentForm(initial={k: data.get(k) for k in ("title", "what_happened", "system")}),
+        suggestions=suggestions))
 
 
 # --- detail and actions -----------------------------------------------------------------------
@@ -271,13 +262,11 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "HEAD"])
 def incident_timeline(request: HttpRequest, pk: int) -> HttpResponse:
     incident = _incident_or_404(request, pk)
-    if not request.htmx:
-        return redirect(incident.get_absolute_url() + "#timeline")
-    response = render(request, "incidents/partials/timeline.html",
-                      {"incident": incident, "can_work": can_work_incident(request.user, incident),
-                       **_timeline_context(incident)})
-    patch_vary_headers(response, ("HX-Request",))
-    return response
+    if not wants_fragment(request):
+        return vary_on_htmx(redirect(incident.get_absolute_url() + "#timeline"))
+    return vary_on_htmx(render(request, "incidents/partials/timeline.html",
+                               {"incident": incident, "can_work": can_work_incident(request.user, incident),
+                                **_timeline_context(incident)}))
 
 
 @login_required
@@ -290,16 +279,14 @@ def incident_comment(request: HttpRequest, pk: int) -> HttpResponse:
             incident_comment_add(incident=incident, author=request.user, body=form.cleaned_data["body"])
         except ValidationError as exc:
             _service_errors(form, exc)
-    if not request.htmx:
+    if not wants_fragment(request):
         if form.errors:
             messages.error(request, " ".join(form.errors.get("body", ["The comment could not be saved."])))
         return redirect(incident.get_absolute_url() + "#timeline")
-    response = render(request, "incidents/partials/comment_response.html", {
+    return vary_on_htmx(render(request, "incidents/partials/comment_response.html", {
         "incident": incident, "can_work": can_work_incident(request.user, incident),
         "comment_form": form if form.errors else CommentForm(), **_timeline_context(incident),
-    }, status=422 if form.errors else 200)
-    patch_vary_headers(response, ("HX-Request",))
-    return response
+    }, status=422 if form.errors else 200))
 
 
 @login_required
@@ -312,8 +299,7 @@ def incident_attach(request: HttpRequest, pk: int) -> HttpResponse:
         return _redirect_to(request, incident.get_absolute_url() + "#attachments")
     try:
         for upload in form.cleaned_data["attachments"]:
-            attachment_add(incident=incident, upload=Upload(name=upload.name, file=upload),
-                                    actor=request.user)
+            attachment_add(incident=incident, upload=Upload(name=upload.name, file=upload), actor=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -372,7 +358,7 @@ def _transition(request: HttpRequest, incident: Incident) -> HttpResponse:
         duplicate_of = selectors.incident_list(user=request.user).filter(pk=form.cleaned_data["duplicate_of"]).first()
     try:
         changed = incident_transition(incident=incident, to_status=to_status, actor=request.user,
-                                               note=form.cleaned_data["note"], duplicate_of=duplicate_of)
+                                      note=form.cleaned_data["note"], duplicate_of=duplicate_of)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -394,12 +380,11 @@ def _resolve(request: HttpRequest, incident: Incident) -> HttpResponse:
         else:
             messages.success(request, "Resolved." if changed else "It was already resolved.")
             return _redirect_to(request, incident.get_absolute_url())
-    if request.htmx:
-        response = render(request, "incidents/partials/resolve_form.html",
-                          {"incident": incident, "resolve_form": form,
-                           "failing_checks": selectors.incident_failing_checks(incident=incident)}, status=422)
-        patch_vary_headers(response, ("HX-Request",))
-        return response
+    if wants_fragment(request):
+        return vary_on_htmx(render(request, "incidents/partials/resolve_form.html",
+                                   {"incident": incident, "resolve_form": form,
+                                    "failing_checks": selectors.incident_failing_checks(incident=incident)},
+                                   status=422))
     return _detail(request, incident, resolve_form=form, status=400)
 
 
@@ -461,13 +446,11 @@ def timeline_event_important(request: HttpRequest, pk: int, event_id: int) -> Ht
     incident = _incident_or_404(request, pk)
     event = get_object_or_404(TimelineEvent, pk=event_id, incident=incident)
     timeline_event_set_important(event=event, important=request.POST.get("important") == "1")
-    if not request.htmx:
+    if not wants_fragment(request):
         return redirect(incident.get_absolute_url() + f"#event-{event.pk}")
     event.comment = incident.comments.filter(pk=event.data.get("comment_id")).first() if event.data else None
-    response = render(request, "incidents/partials/timeline_event.html",
-                      {"event": event, "incident": incident, "can_work": True})
-    patch_vary_headers(response, ("HX-Request",))
-    return response
+    return vary_on_htmx(render(request, "incidents/partials/timeline_event.html",
+                               {"event": event, "incident": incident, "can_work": True}))
 
 
 # --- review and action items ---------------------------------------------------------------------
@@ -504,7 +487,7 @@ def action_item_add(request: HttpRequest, pk: int) -> HttpResponse:
     review = PostIncidentReview.objects.filter(incident=incident).first()
     if review is None:
         review = reviews.review_save(incident=incident, author=request.user, summary="", root_cause="",
-                                      contributing_factors="")
+                                     contributing_factors="")
     form = ActionItemForm(request.POST)
     if form.is_valid():
         reviews.action_item_add(review=review, **form.cleaned_data)
@@ -524,12 +507,10 @@ def action_item_toggle(request: HttpRequest, item_id: int) -> HttpResponse:
     if not (can_work_incident(request.user, incident) or item.owner_id == request.user.pk):
         raise PermissionDenied("Only responders and the owner can tick this off.")
     reviews.action_item_set_done(item=item, done=request.POST.get("done") == "1")
-    if request.htmx:
-        response = render(request, "incidents/partials/action_item_row.html",
-                          {"item": item, "show_incident": request.POST.get("show_incident") == "1",
-                           "can_toggle": True})
-        patch_vary_headers(response, ("HX-Request",))
-        return response
+    if wants_fragment(request):
+        return vary_on_htmx(render(request, "incidents/partials/action_item_row.html",
+                                   {"item": item, "show_incident": request.POST.get("show_incident") == "1",
+                                    "can_toggle": True}))
     return redirect(request.POST.get("next") if request.POST.get("next", "").startswith("/incidents/")
                     else reverse("incidents:action_items"))
 

@@ -25,6 +25,12 @@ def test_check_list_and_htmx_fragment(client, check):
     assert "Stub" not in client.get("/diagnostics/checks/?type=dns", HTTP_HX_REQUEST="true").content.decode()
 
 
+def test_boosted_navigation_to_the_monitor_list_gets_the_whole_page(client, check):
+    response = client.get("/diagnostics/monitors/", HTTP_HX_REQUEST="true", HTTP_HX_BOOSTED="true")
+    assert [t.name for t in response.templates][0] == "diagnostics/monitor_list.html"
+    assert "HX-Request" in response["Vary"]
+
+
 def test_run_now_without_js_redirects_to_results_page(client, user, check, django_capture_on_commit_callbacks):
     client.force_login(user)
     with django_capture_on_commit_callbacks(execute=True):

@@ -125,6 +125,21 @@ def test_list_filters_and_serves_rows_to_htmx(client, responder, open_incident, 
     assert "HX-Request" in response["Vary"]
 
 
+def test_boosted_navigation_to_the_list_gets_the_whole_page(client, responder, open_incident):
+    open_incident(title="Calm")
+    client.force_login(responder)
+    response = client.get(reverse("incidents:list"), **HX, HTTP_HX_BOOSTED="true")
+    assert templates(response)[0] == "incidents/list.html"
+    assert "HX-Request" in response["Vary"]
+
+
+def test_boosted_link_to_the_timeline_fragment_goes_to_the_incident_page(client, user, open_incident):
+    incident = open_incident()
+    client.force_login(user)
+    response = client.get(reverse("incidents:timeline", args=[incident.pk]), **HX, HTTP_HX_BOOSTED="true")
+    assert response.status_code == 302 and response["Location"].endswith(f"/{incident.pk}/#timeline")
+
+
 def test_other_users_get_404_on_someone_elses_incident(client, other_user, open_incident):
     incident = open_incident()
     client.force_login(other_user)
