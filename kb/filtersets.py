@@ -6,7 +6,7 @@ from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from .models import Article, ArticleRevision, Risk, Severity, Solution, Symptom
+from .models import Article, ArticleRevision, Risk, Solution, Symptom, SymptomSeverity
 
 
 class IdField(forms.IntegerField):
@@ -40,7 +40,7 @@ class ArticleFilterSet(filters.FilterSet):
 
 class SymptomFilterSet(filters.FilterSet):
     system = filters.CharFilter(field_name="system__slug", help_text="System slug.")
-    severity = filters.ChoiceFilter(choices=Severity.choices)
+    severity = filters.ChoiceFilter(choices=SymptomSeverity.choices)
     article = IdFilter(method="filter_article", help_text="Id of a linked article.")
 
     class Meta:

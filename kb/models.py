@@ -4,11 +4,18 @@ from django.urls import reverse
 from django.utils import timezone
 
 
-class Severity(models.TextChoices):
+class SymptomSeverity(models.TextChoices):
+    """How bad a symptom is (ranks matches). An incident's severity is another thing: incidents.models.Severity."""
+
     LOW = "low", "Low"
     MEDIUM = "medium", "Medium"
     HIGH = "high", "High"
     CRITICAL = "critical", "Critical"
+
+
+# The old name, still imported by modules that are being moved (importer, matching, signatures, the
+# matching form); those moves switch to SymptomSeverity, and then this alias goes.
+Severity = SymptomSeverity
 
 
 class Risk(models.TextChoices):
@@ -141,7 +148,7 @@ class Symptom(models.Model):
     system = models.ForeignKey(System, on_delete=models.CASCADE, related_name="symptoms")
     title = models.CharField(max_length=255)
     description = models.TextField(blank=True)
-    severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.MEDIUM)
+    severity = models.CharField(max_length=10, choices=SymptomSeverity.choices, default=SymptomSeverity.MEDIUM)
     articles = models.ManyToManyField(Article, blank=True, related_name="symptoms")
     solutions = models.ManyToManyField(Solution, through="SymptomSolution", blank=True, related_name="symptoms")
     checks = models.ManyToManyField("diagnostics.Check", blank=True, related_name="+")
