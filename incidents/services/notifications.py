@@ -1,6 +1,5 @@
 """Fanning an incident event out: one webhook delivery per subscribed endpoint, and email."""
 
-
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction

@@ -1,8 +1,5 @@
 """The default severities, escalation levels and responders group a fresh install starts with."""
 
-
-
-
 from ..defaults import DEFAULT_ESCALATION_LEVELS, DEFAULT_SEVERITIES, RESPONDERS_GROUP
 from ..models import EscalationLevel, Severity
 
