@@ -9,7 +9,7 @@ from django.urls import reverse
 from kb.models import Article, System
 from tests.factories import SystemFactory
 
-GUIDE = (Path(__file__).parent / "fixtures" / "guides" / "widgetd.md").read_bytes()
+GUIDE = (Path(__file__).parent.parent / "fixtures" / "guides" / "widgetd.md").read_bytes()
 URL = "/import/"
 
 
