@@ -5,11 +5,11 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.utils.cache import patch_vary_headers
 
-from ..forms_import import GuideImportForm
-from ..importer import GuideRejected, ImportReport, guide_import, guide_parse_bytes, system_for_import
+from common.htmx import render_page_or_fragment
+
+from ..forms.importing import GuideImportForm
+from ..importing import GuideRejected, ImportReport, guide_import, guide_parse_bytes, system_for_import
 
 
 def _run_import(form: GuideImportForm, request: HttpRequest) -> tuple[list[ImportReport], list[str]]:
@@ -59,7 +59,5 @@ def import_guide(request: HttpRequest) -> HttpResponse:
         form = GuideImportForm()
     context = {"form": form, "reports": reports, "rejections": rejections,
                "max_megabytes": settings.TRIAGE_IMPORT_MAX_BYTES // (1024 * 1024)}
-    template = "kb/partials/import_report.html" if request.htmx and not request.htmx.boosted else "kb/import_guide.html"
-    response = render(request, template, context, status=status)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return render_page_or_fragment(request, "kb/import_guide.html", "kb/partials/import_report.html", context,
+                                   status=status)

@@ -16,7 +16,7 @@ import yaml
 from django.db import transaction
 
 from kb import matching
-from kb.importer import guide_import
+from kb.importing import guide_import
 from kb.masking import mask_line
 from kb.models import Signature, System
 

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from django.conf import settings
 
-from kb import importer
+from kb import importing as importer
 from kb.models import Article, System
 from kb.search import search
 from kb.services import system_upsert

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from kb.importer import GuideRejected, content_import
+from kb.importing import GuideRejected, content_import
 from kb.models import Article, Signature, Solution, Symptom, System
 
 FIXTURE = Path(__file__).parent / "fixtures" / "content"
@@ -132,7 +132,7 @@ def test_shipped_starter_content_loads_and_reloads_without_changes():
 
 @pytest.mark.django_db
 def test_guide_section_with_a_starter_articles_title_does_not_take_it_over(content):
-    from kb.importer import guide_import
+    from kb.importing import guide_import
 
     load(content)
     widgetd = System.objects.get(slug="widgetd")

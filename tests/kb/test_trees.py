@@ -245,7 +245,7 @@ def test_every_seed_system_has_starter_trees():
 def starter_content(db):
     # The starter checks first (the trees use them), whether or not the command loads them itself.
     from diagnostics.yaml_io import checks_import_yaml
-    from kb.importer import content_import
+    from kb.importing import content_import
 
     content_import(directory=CONTENT)
     for path in sorted(CONTENT.glob("*/_checks.yml")):

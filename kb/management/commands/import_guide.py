@@ -6,7 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from kb.importer import GuideRejected, ImportReport, guide_import, guide_parse_bytes, system_for_import
+from kb.importing import GuideRejected, ImportReport, guide_import, guide_parse_bytes, system_for_import
 
 
 def _read(path: Path, limit: int) -> bytes:

@@ -6,7 +6,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from kb.importer import GuideRejected, content_import
+from kb.importing import GuideRejected, content_import
+from kb.importing.starter import StarterRefused, starter_loaders_run
 
 DEFAULT_CONTENT_DIR = Path(settings.BASE_DIR) / "kb" / "content"
 
@@ -46,11 +47,10 @@ class Command(BaseCommand):
                 self.stdout.write(line)
         except ChecksImportError as exc:
             raise CommandError("starter checks refused:\n  " + "\n  ".join(exc.errors)) from None
-        # Decision trees last: they refer to the articles and checks loaded above.
+        # The registered loaders (decision trees) last: they refer to the articles and checks loaded above.
         if not options["dry_run"]:
-            from kb.trees import TreeInvalid, starter_trees_load
-
             try:
-                self.stdout.write(starter_trees_load(directory=directory).summary_line())
-            except TreeInvalid as exc:
-                raise CommandError("starter decision trees refused:\n  " + "\n  ".join(exc.errors)) from None
+                for line in starter_loaders_run(directory=directory):
+                    self.stdout.write(line)
+            except StarterRefused as exc:
+                raise CommandError(str(exc)) from None

@@ -6,10 +6,9 @@ from ../shared/seeds beside the checkout, or TRIAGE_SEED_GUIDES; a missing guide
 
 import pytest
 
-from kb.importer import guide_import, parse_guide
+from kb.importing import guide_import, parse_guide
 from kb.models import Article, Signature, System
-
-from ..seeds import seed_path
+from tests.seeds import seed_path
 
 SEEDS = ["orchestrator.md", "ares.md", "agent-factory.md", "coordinaitor.md", "claude-flow.md"]
 MOJIBAKE = ["â", "Ã", "Â", "ðŸ", "üö", "üî", "\uf8ff", "\ufffd"]

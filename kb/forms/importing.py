@@ -5,7 +5,7 @@ from typing import Any
 from django import forms
 from django.utils.text import slugify
 
-from .models import System
+from ..models import System
 
 
 class MultipleFileInput(forms.ClearableFileInput):

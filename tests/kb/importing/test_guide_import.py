@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from kb.importer import (
+from kb.importing import (
     GuideRejected,
     ImportReport,
     guide_import,
@@ -15,7 +15,7 @@ from kb.importer import (
 from kb.models import Article, ArticleRevision, Signature, Solution, Symptom, SymptomSolution, System
 from tests.factories import ArticleFactory, SystemFactory
 
-FIXTURES = Path(__file__).parent / "fixtures" / "guides"
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "guides"
 
 
 def fixture_text(name: str) -> str:

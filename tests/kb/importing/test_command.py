@@ -9,7 +9,7 @@ from django.core.management.base import CommandError
 
 from kb.models import Article, System
 
-GUIDE = Path(__file__).parent / "fixtures" / "guides" / "widgetd.md"
+GUIDE = Path(__file__).parent.parent / "fixtures" / "guides" / "widgetd.md"
 
 
 def run(*args: str) -> str:

@@ -9,7 +9,7 @@ from django.urls import reverse
 from kb.models import Article, System
 from tests.factories import SystemFactory
 
-GUIDE = (Path(__file__).parent / "fixtures" / "guides" / "widgetd.md").read_bytes()
+GUIDE = (Path(__file__).parent.parent / "fixtures" / "guides" / "widgetd.md").read_bytes()
 URL = "/import/"
 
 
@@ -127,3 +127,28 @@ def test_report_escapes_headings_from_the_guide(client, staff_user):
 
     assert response.status_code == 200
     assert "<img src=x" not in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_htmx_upload_of_a_rejected_file_gets_the_report_fragment_with_422(client, staff_user):
+    client.force_login(staff_user)
+
+    response = client.post(URL, {"files": upload("blob.md", b"\x00binary"), "new_system": "Gadget"},
+                           HTTP_HX_REQUEST="true")
+
+    assert response.status_code == 422
+    assert [t.name for t in response.templates][0] == "kb/partials/import_report.html"
+    assert "blob.md: guide looks binary" in response.content.decode()
+    assert "HX-Request" in response["Vary"]
+    assert not System.objects.exists()
+
+
+@pytest.mark.django_db
+def test_boosted_upload_gets_the_whole_page(client, staff_user):
+    client.force_login(staff_user)
+
+    response = client.post(URL, {"files": upload(), "new_system": "Gadget"}, HTTP_HX_REQUEST="true",
+                           HTTP_HX_BOOSTED="true")
+
+    assert response.status_code == 200
+    assert [t.name for t in response.templates][0] == "kb/import_guide.html"

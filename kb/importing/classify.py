@@ -1,0 +1,85 @@
+"""What a heading or a bold label means: a label inside a section ("Symptoms", "Solution"), a section to
+skip ("Table of contents"), or a problem title, cleaned of numbering and emoji."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from django.utils.text import slugify
+
+_LABELS: list[tuple[str, re.Pattern[str]]] = [
+    ("symptoms", re.compile(r"^(symptoms?|signs?|what you see|error messages?|observed behaviou?r)$")),
+    ("workaround", re.compile(r"^(temporary )?workarounds?$")),
+    ("solution", re.compile(
+        r"^((common|possible|quick|recommended|suggested) )?(solutions?|fix(es)?|resolutions?|remedies)$"
+        r"|^(how to (fix|resolve)( it)?|remediation|fix it|steps to (fix|resolve))$"
+    )),
+    ("diagnosis", re.compile(
+        r"^(diagnos(is|tics?)|diagnostic( steps)?|investigation|how to (confirm|diagnose|check)"
+        r"|troubleshooting steps|verification|verify)$"
+    )),
+    ("cause", re.compile(r"^((likely|possible|probable|root|common) )?causes?$|^why( it happens)?$")),
+    ("info", re.compile(r"^(status|impact|notes?|expected( behaviou?r| result)?|prevention|prevent it|tips?)$")),
+]
+
+SKIP_SECTION_RE = re.compile(
+    r"^(table of contents|contents|toc|index|related (documentation|docs|guides|links|resources)|see also"
+    r"|further reading|references?|(additional )?resources|(getting|get|need|more) (additional |more |further )?help"
+    r"|contact( support| us)?|support( contacts?| checklist| channels)?|how to report( issues)?|issue template"
+    r"|reporting (issues|bugs)|getting community help|community( support| forums)?|license|changelog"
+    r"|acknowledge?ments?)$"
+)
+_PROBLEM_PREFIX_RE = re.compile(r"^(issue|problem|error|bug)\s*[:\-–—]\s*", re.IGNORECASE)
+QUESTION_RE = re.compile(r"^(?:q|question)\s*[:.]\s*(.+)$", re.IGNORECASE)
+_NUMBERING_RE = re.compile(r"^(\d+(\.\d+)*[.)]|[A-Za-z][.)])\s+")
+
+
+def _strip_symbols(text: str) -> tuple[str, str]:
+    """Split leading emoji/decoration off a heading: (decoration, text)."""
+    i = 0
+    while i < len(text) and (
+        unicodedata.category(text[i]) in ("So", "Sk", "Mn", "Cf", "Co", "Cn") or text[i] in " \u200d"
+    ):
+        i += 1
+    return text[:i].strip(), text[i:].strip()
+
+
+def normalise_label(text: str) -> str:
+    return _strip_symbols(text)[1].strip().rstrip(":").strip().lower()
+
+
+def label_kind(text: str) -> str | None:
+    normal = normalise_label(text)
+    for kind, pattern in _LABELS:
+        if pattern.match(normal):
+            return kind
+    return None
+
+
+def heading_label_kind(text: str) -> str | None:
+    """Label headings stay inside the section above them; a heading ending in ':' is one too."""
+    kind = label_kind(text)
+    if kind is None and text.strip().endswith(":"):
+        return "info"
+    return kind
+
+
+def clean_heading(text: str) -> tuple[str, str, bool]:
+    """(path segment, title, is_problem) for a heading's plain text."""
+    decoration, rest = _strip_symbols(" ".join(text.split()))
+    rest = _NUMBERING_RE.sub("", rest, count=1)
+    is_problem = bool(_PROBLEM_PREFIX_RE.match(rest))
+    rest = _PROBLEM_PREFIX_RE.sub("", rest, count=1).strip().rstrip(":").strip()
+    more, rest = _strip_symbols(rest)  # "Issue: 🔍 Search broken"
+    decoration = f"{decoration} {more}".strip()
+    # Trailing emoji are decoration too.
+    while rest and unicodedata.category(rest[-1]) in ("So", "Mn", "Cf"):
+        rest = rest[:-1].rstrip()
+    title = rest or decoration or "Untitled"
+    segment = f"{decoration} {title}".strip() if decoration and rest else title
+    return segment[:200], title[:255], is_problem
+
+
+def anchor_for(text: str) -> str:
+    return slugify(text)[:255] or "section"

@@ -1,0 +1,179 @@
+"""Heuristics on text: which lines are error strings (and not code), how risky a fix is, which tags fit."""
+
+from __future__ import annotations
+
+import re
+
+from ..models import Risk
+from .blocks import Block
+
+_ERRORISH_RE = re.compile(
+    r"error|exception|fatal|fail(ed|ure|s|ing)?\b|refused|denied|not found|no module|time(d)? ?out|cannot|can't"
+    r"|couldn't|could not|unable|invalid|blocked|exited with code|killed|\boom\b|no space|locked|does not exist"
+    r"|unauthori[sz]ed|forbidden|errno|traceback|warning|panic|segfault|\b[45]\d\d\b|enotfound|econnrefused"
+    r"|eaddrinuse|expired|exceeded|unavailable|unreachable|disconnect|connection lost|not responding|missing"
+    r"|unknown|unrecogni[sz]ed|unsupported|rejected|not allowed",
+    re.IGNORECASE,
+)
+_LOG_LINE_RE = re.compile(r"^\[?(ERROR|WARN(ING)?|FATAL|CRITICAL|INFO|DEBUG|E|W)\b[\]:]", re.IGNORECASE)
+_SHELL_COMMANDS = frozenset([
+    "alembic", "apt", "apt-get", "brew", "cat", "cd", "chmod", "chown", "cp", "curl", "df", "dig", "docker",
+    "docker-compose", "du", "echo", "env", "export", "find", "free", "git", "grep", "helm", "htop", "iostat",
+    "iptables", "journalctl", "kill", "kubectl", "ln", "ls", "lsof", "make", "mkdir", "mv", "nc", "netstat",
+    "nslookup", "node", "npm", "npx", "nvm", "openssl", "pg_isready", "ping", "pip", "pip3", "pkill", "pm2",
+    "printenv", "ps", "psql", "py-spy", "pytest", "python", "python3", "redis-cli", "rm", "sed", "source", "ss",
+    "strace", "sudo", "systemctl", "tail", "tar", "telnet", "top", "touch", "ufw", "uv", "uvicorn", "watch",
+    "wget", "wscat", "yarn",
+])
+_CODE_LINE_RE = re.compile(
+    r"^(#|//|--|/\*|\*|\$ |>>> |import |from \S+ import|def |class |async |await |return\b|const |let |var "
+    r"|function\b|if\b|for\b|while\b|try\b|except\b|with |print\(|console\.|@\w|[{}\[\]()],?$"
+    r"|(SELECT|INSERT|UPDATE|CREATE|ALTER|DROP|EXPLAIN|SHOW)\b)"
+)
+_ASSIGNMENT_RE = re.compile(r"^[\w.\[\]'\"]+\s*=[^=]")
+_PLAIN_FENCE_LANGS = {"", "text", "txt", "console", "log", "logs", "output", "plaintext", "plain", "error"}
+
+
+def looks_like_code(line: str) -> bool:
+    stripped = line.strip()
+    if _CODE_LINE_RE.match(stripped) or _ASSIGNMENT_RE.match(stripped):
+        return True
+    first = re.split(r"[\s(]", stripped, maxsplit=1)[0]
+    return first.lower() in _SHELL_COMMANDS and not stripped[len(first):].startswith(":")
+
+
+def looks_like_error(line: str) -> bool:
+    return bool(_ERRORISH_RE.search(line) or _LOG_LINE_RE.match(line.strip()))
+
+
+_TIMESTAMP_RE = re.compile(
+    r"^\[?\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}([.,]\d+)?)?(Z|[+-]\d{2}:?\d{2})?\]?\s*([-|:]\s*)?"
+)
+
+
+def signature_text(line: str) -> str:
+    """A log line as a literal signature: without its timestamp, which would never match again."""
+    return _TIMESTAMP_RE.sub("", line.strip())[:500].strip()
+
+
+def error_block_lines(block: Block, *, is_problem: bool) -> list[str]:
+    """The lines of a code block that shows error output; [] when the block is code or commands."""
+    lang = block.info.split()[0].lower() if block.info else ""
+    lines = [line.strip() for line in block.content.splitlines() if line.strip()]
+    lines = [line for line in lines if re.search(r"\w", line)]
+    if not lines or len(lines) > 8 or any(looks_like_code(line) for line in lines):
+        return []
+    errors = [line for line in lines if looks_like_error(signature_text(line))]
+    if lang in _PLAIN_FENCE_LANGS:
+        # Under a problem heading a plain block is what the reader sees; elsewhere keep only errors.
+        chosen = lines if is_problem else errors
+    else:
+        chosen = lines if len(errors) == len(lines) else []
+    return unique([signature_text(line) for line in chosen])
+
+
+_DOUBLE_QUOTED_RE = re.compile(r"[\"“]([^\"“”\n]{4,300})[\"”]")
+_SINGLE_QUOTED_RE = re.compile(r"(?<![\w])'([^'\n]{3,300}?)'(?![\w])")
+_CODE_SPAN_RE = re.compile(r"`([^`\n]{4,300})`")
+
+
+_HTTP_STATUS_RE = re.compile(r"\b[45]\d\d(?: [A-Z][A-Za-z]+)+")
+_ERROR_NAME_RE = re.compile(
+    r"\b(?:[A-Z][a-z0-9]+){2,}(?:Error|Exception|BackOff|Killed|Timeout)\b|\bE[A-Z]{5,}\b|\bOOMKilled\b"
+)
+
+
+def quoted_error_strings(text: str) -> list[str]:
+    """Error strings a sentence names: "Connection refused" errors, `uv: command not found`,
+    ImagePullBackOff, 429 Too Many Requests."""
+    found: list[str] = []
+    found += [m.group(1).strip() for m in _DOUBLE_QUOTED_RE.finditer(text)]
+    found += [m.group(1).strip() for m in _SINGLE_QUOTED_RE.finditer(text) if " " in m.group(1)]
+    found += [m.group(1).strip() for m in _CODE_SPAN_RE.finditer(text) if looks_like_error(m.group(1))]
+    found += [m.group(0).strip() for m in _HTTP_STATUS_RE.finditer(text)]
+    found += [m.group(0) for m in _ERROR_NAME_RE.finditer(text)]
+    # A lone short word ("Ready") would match far too many log lines to mean anything.
+    return unique([s for s in found if re.search(r"[A-Za-z]", s) and (" " in s or len(s) >= 8)])
+
+
+def unique(values: list[str]) -> list[str]:
+    seen: set[str] = set()
+    out = []
+    for value in values:
+        key = value.strip()
+        if key and key not in seen:
+            seen.add(key)
+            out.append(key)
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Risk, tags, summaries
+# --------------------------------------------------------------------------------------------------
+
+_HIGH_RISK_RE = re.compile(
+    r"rm -rf|drop (table|database)|\bdropdb\b|down -v|volume (rm|prune)|system prune|\bprune\b|flushall|flushdb"
+    r"|git clean|reset --hard|\btruncate\b|destructive|delete from|downgrade base",
+    re.IGNORECASE,
+)
+_MEDIUM_RISK_RE = re.compile(
+    r"\b(restart|sudo|chmod|chown|kill|pkill|systemctl|migrate|upgrade|rollout|scale|patch|iptables|ufw|reboot"
+    r"|replicas|alembic)\b",
+    re.IGNORECASE,
+)
+
+
+def risk_for(text: str) -> str:
+    if _HIGH_RISK_RE.search(text):
+        return Risk.HIGH.value
+    if _MEDIUM_RISK_RE.search(text):
+        return Risk.MEDIUM.value
+    return Risk.LOW.value
+
+
+_TAG_RULES: list[tuple[str, re.Pattern[str]]] = [
+    (name, re.compile(pattern, re.IGNORECASE | re.MULTILINE))
+    for name, pattern in [
+        ("redis", r"\bredis\b"),
+        ("postgres", r"\bpostgres(ql)?\b|\bpsql\b|\bpg_\w+|\bpgbouncer\b"),
+        ("sqlite", r"\bsqlite3?\b"),
+        ("docker", r"\bdocker(-compose)?\b|\bcontainers?\b"),
+        ("kubernetes", r"\bkubectl\b|\bkubernetes\b|\bk8s\b|\bpods?\b"),
+        ("websocket", r"\bwebsockets?\b|\bws://"),
+        ("cors", r"\bcors\b"),
+        ("memory", r"\bmemory\b|\bheap\b|\boom\b|out of memory"),
+        ("disk", r"\bdisk\b|no space left"),
+        ("auth", r"\bauth(entication|orization)?\b|\bapi[ _-]?keys?\b|\bjwt\b|\b401\b|\bunauthori[sz]ed\b"),
+        ("permissions", r"permission denied|\bchmod\b|\bchown\b|\bpermissions?\b"),
+        ("network", r"\bnetwork\b|connection refused|\bfirewall\b|\bproxy\b"),
+        ("dns", r"\bdns\b|\bnslookup\b|\benotfound\b"),
+        ("tls", r"\bssl\b|\btls\b|\bcertificates?\b"),
+        ("performance", r"\bslow\b|\blatency\b|\bperformance\b|\bcpu\b|response times?"),
+        ("database", r"\bdatabases?\b|\bsql\b|\bquer(y|ies)\b"),
+        ("python", r"\bpython3?\b|\bpip\b|\bmodulenotfounderror\b|\bvenv\b"),
+        ("node", r"\bnode\.?js\b|\bnpm\b|\bnpx\b|\bpm2\b|\bnvm\b|^\s*node\s"),
+        ("dependencies", r"\bdependenc(y|ies)\b|\bmissing (module|package)s?\b"),
+        ("timeout", r"\btime(d)?[ -]?outs?\b"),
+        ("ports", r"\bports?\b|\baddress already in use\b|\beaddrinuse\b"),
+        ("migrations", r"\bmigrations?\b|\balembic\b"),
+        ("monitoring", r"\bprometheus\b|\bgrafana\b|\bmetrics\b"),
+        ("llm", r"\bllm\b|\bopenai\b|\banthropic\b"),
+    ]
+]
+
+
+def tags_for(title: str, body: str) -> list[str]:
+    """A few tags from keywords; title hits weigh more, so a passing mention does not tag."""
+    scores = []
+    for name, pattern in _TAG_RULES:
+        score = 3 * len(pattern.findall(title)) + min(sum(1 for _ in pattern.finditer(body)), 5)
+        if score >= 3:
+            scores.append((-score, name))
+    return [name for _, name in sorted(scores)[:5]]
+
+
+def shorten(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1].rsplit(" ", 1)[0] + "…"
