@@ -1,28 +1,22 @@
 """Adapters to the engines other apps own: the log matcher, search and diagnostic checks.
 
-Each adapter feature-detects its engine and falls back to something plain and bounded when it is not
-installed yet, so incidents work at every stage of the project. Results come back as small dataclasses
-so nothing else in this app depends on another module's return shapes.
+Results come back as small dataclasses so nothing else in this app depends on another module's return
+shapes; the matcher and search adapters never raise, so a failing engine cannot block filing an incident.
 """
 
-import gzip
 import io
 import logging
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import IO
 
-from django.conf import settings
-from django.db.models import Q
-
-from kb.models import Article, Signature, System
+from kb.matching import MatchInputError, SymptomMatch, symptom_match_stream
+from kb.models import System
+from kb.search import search
 
 logger = logging.getLogger(__name__)
 
-FALLBACK_MAX_SIGNATURES = 5000
 EXCERPT_CHARS = 240
-WORD_RE = re.compile(r"[A-Za-z][A-Za-z0-9_.:-]{3,}")
 
 
 @dataclass(frozen=True)
@@ -59,78 +53,17 @@ class CheckOutcome:
 
 # --- matcher ----------------------------------------------------------------------------------
 
-def _fold(text: str) -> str:
-    return " ".join(text.lower().split())
-
-
-def matcher_available() -> bool:
-    return _engine() is not None
-
-
-def _fallback_match(text: str) -> list[SymptomHit]:
-    """Literal signatures (case-insensitive, whitespace folded) and RE2 patterns, line by line.
-
-    Only used until kb.matching exists; bounded by FALLBACK_MAX_SIGNATURES and TRIAGE_INCIDENT_MATCH_MAX_BYTES.
-    """
-    import re2
-
-    text = text[: settings.TRIAGE_INCIDENT_MATCH_MAX_BYTES]
-    signatures = list(
-        Signature.objects.select_related("symptom__system").order_by("id")[:FALLBACK_MAX_SIGNATURES]
-    )
-    literals: list[tuple[str, Signature]] = []
-    patterns: list[tuple[object, Signature]] = []
-    for signature in signatures:
-        if signature.kind == Signature.Kind.PATTERN:
-            try:
-                patterns.append((re2.compile(signature.text), signature))
-            except Exception:  # a pattern RE2 refuses simply never matches here
-                continue
-        elif signature.text.strip():
-            literals.append((_fold(signature.text), signature))
-    found: dict[int, tuple[Signature, list[int], str]] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
-        folded = _fold(line)
-        if not folded:
-            continue
-        for needle, signature in literals:
-            if needle in folded:
-                found.setdefault(signature.symptom_id, (signature, [], line))[1].append(number)
-        for pattern, signature in patterns:
-            if pattern.search(line):
-                found.setdefault(signature.symptom_id, (signature, [], line))[1].append(number)
-    hits = [
-        SymptomHit(symptom_id=sig.symptom_id, title=sig.symptom.title, system=sig.symptom.system.name,
-                   line_numbers=tuple(sorted(set(lines))[:50]), excerpt=first[:EXCERPT_CHARS])
-        for sig, lines, first in found.values()
-    ]
-    return sorted(hits, key=lambda h: (-len(h.line_numbers), h.title))
-
-
-def _hit_from_engine(match: object) -> SymptomHit | None:
-    """Read one kb.matching SymptomMatch (symptom, lines: [LineHit(number, text)], articles)."""
-    symptom = getattr(match, "symptom", None)
-    if symptom is None or getattr(symptom, "pk", None) is None:
-        return None
-    lines = list(getattr(match, "lines", None) or [])
-    numbers = [line.number for line in lines if isinstance(getattr(line, "number", None), int)]
-    excerpt = str(getattr(lines[0], "text", "")) if lines else ""
+def _hit_from_match(match: SymptomMatch) -> SymptomHit:
+    lines = match.lines
+    excerpt = lines[0].text if lines else ""
     articles = tuple(
         {"id": article.pk, "title": article.title, "url": article.get_absolute_url()}
-        for article in (getattr(match, "articles", None) or [])[:5]
+        for article in match.articles[:5]
     )
-    system = getattr(symptom, "system", None)
-    return SymptomHit(symptom_id=symptom.pk, title=symptom.title, system=getattr(system, "name", ""),
-                      line_numbers=tuple(numbers[:50]), excerpt=excerpt[:EXCERPT_CHARS], articles=articles)
-
-
-def _engine() -> object | None:
-    """kb.matching when it offers the stream interface this adapter was written against."""
-    try:
-        from kb import matching
-    except ImportError:
-        return None
-    return matching if hasattr(matching, "symptom_match_stream") else None
+    symptom = match.symptom
+    return SymptomHit(symptom_id=symptom.pk, title=symptom.title, system=symptom.system.name,
+                      line_numbers=tuple(line.number for line in lines[:50]), excerpt=excerpt[:EXCERPT_CHARS],
+                      articles=articles)
 
 
 def symptoms_match_stream(stream: IO[bytes]) -> list[SymptomHit]:
@@ -139,24 +72,15 @@ def symptoms_match_stream(stream: IO[bytes]) -> list[SymptomHit]:
     Never raises: input the matcher refuses (binary, empty) and matcher failures match nothing, so a
     bad attachment cannot block the rest of the incident's follow-up work.
     """
-    engine = _engine()
     try:
-        if engine is None:
-            if stream.read(2) == b"\x1f\x8b":
-                stream.seek(0)
-                stream = gzip.GzipFile(fileobj=stream)
-            else:
-                stream.seek(0)
-            data = stream.read(settings.TRIAGE_INCIDENT_MATCH_MAX_BYTES)
-            return _fallback_match(data.decode("utf-8", errors="replace").replace("\x00", ""))
-        result = engine.symptom_match_stream(stream=stream)
-    except Exception as exc:
-        if type(exc).__name__ == "MatchInputError":
-            logger.info("Matcher refused the input: %s", exc)
-        else:
-            logger.exception("Symptom matching failed; continuing without matches.")
+        result = symptom_match_stream(stream=stream)
+    except MatchInputError as exc:
+        logger.info("Matcher refused the input: %s", exc)
         return []
-    return [hit for hit in (_hit_from_engine(m) for m in result.matches) if hit is not None]
+    except Exception:
+        logger.exception("Symptom matching failed; continuing without matches.")
+        return []
+    return [_hit_from_match(match) for match in result.matches]
 
 
 def symptoms_match_text(text: str) -> list[SymptomHit]:
@@ -171,66 +95,34 @@ def symptoms_match_bytes(data: bytes) -> list[SymptomHit]:
 
 # --- search -----------------------------------------------------------------------------------
 
-def _fallback_search(query: str, *, system_id: int | None, limit: int) -> list[ArticleHit]:
-    words = sorted({w.lower() for w in WORD_RE.findall(query)}, key=len, reverse=True)[:8]
-    if not words:
-        return []
-    condition = Q()
-    for word in words:
-        condition |= Q(title__icontains=word) | Q(summary__icontains=word)
-    candidates = Article.objects.filter(condition, status=Article.Status.PUBLISHED).select_related("system")
-    if system_id:
-        candidates = candidates.filter(system_id=system_id)
-
-    def score(article: Article) -> int:
-        haystack = f"{article.title} {article.summary}".lower()
-        return sum(2 if w in article.title.lower() else 1 for w in words if w in haystack)
-
-    ranked = sorted(candidates[:200], key=lambda a: (-score(a), a.title))
-    return [ArticleHit(a.pk, a.title, a.get_absolute_url(), a.system.name, a.summary[:200]) for a in ranked[:limit]]
-
-
-def _engine_search(query: str, *, system_slug: str | None, limit: int) -> list[ArticleHit] | None:
-    """kb.search.search(), preferring the incident's system; None when search is not installed."""
-    try:
-        from kb.search import search
-    except ImportError:
-        return None
-    hits: list[ArticleHit] = []
-    seen: set[int] = set()
-    scopes = ([system_slug] if system_slug else []) + [None]
-    for scope in scopes:
-        results = search(query, systems=(scope,) if scope else (), per_page=limit, as_you_type=True)
-        for hit in results.hits:
-            article = hit.article
-            if article.pk in seen:
-                continue
-            seen.add(article.pk)
-            hits.append(ArticleHit(article.pk, article.title, article.get_absolute_url(), article.system.name,
-                                   str(hit.highlight)[:400]))
-        if len(hits) >= limit:
-            break
-    return hits[:limit]
-
-
 def articles_search(query: str, *, system_id: int | None = None, limit: int = 5) -> list[ArticleHit]:
-    """Articles for the words a user is typing: kb.search when installed, else a plain title scan.
+    """Articles for the words a user is typing (kb.search), the incident's system first.
 
     Search ANDs its terms, so a long description finds nothing; the caller passes a short query
-    (title, first words of the description) and we try the incident's system first.
+    (title, first words of the description). Never raises: a failing search suggests nothing.
     """
     query = " ".join(query.replace("\x00", "").split()[:16])[:300]
     if not query:
         return []
     system_slug = System.objects.filter(pk=system_id).values_list("slug", flat=True).first() if system_id else None
+    hits: list[ArticleHit] = []
+    seen: set[int] = set()
     try:
-        found = _engine_search(query, system_slug=system_slug, limit=limit)
+        for scope in ([system_slug] if system_slug else []) + [None]:
+            results = search(query, systems=(scope,) if scope else (), per_page=limit, as_you_type=True)
+            for hit in results.hits:
+                article = hit.article
+                if article.pk in seen:
+                    continue
+                seen.add(article.pk)
+                hits.append(ArticleHit(article.pk, article.title, article.get_absolute_url(), article.system.name,
+                                       str(hit.highlight)[:400]))
+            if len(hits) >= limit:
+                break
     except Exception:
-        logger.exception("Search failed; falling back to a plain title scan.")
-        found = None
-    if found is None:
-        return _fallback_search(query, system_id=system_id, limit=limit)
-    return found
+        logger.exception("Search failed; suggesting no articles.")
+        return []
+    return hits[:limit]
 
 
 # --- diagnostic checks ------------------------------------------------------------------------
@@ -298,13 +190,3 @@ def checks_run(check_ids: Iterable[int], *, requested_by: object = None) -> list
         message = run.message or ("The check did not finish." if state == "unknown" else "")
         outcomes.append(CheckOutcome(check_id=pk, name=checks[pk].name, state=state, message=message, run_id=run.pk))
     return outcomes
-
-
-# --- ranking ----------------------------------------------------------------------------------
-
-def ranking_refresh(*, article_ids: Iterable[int]) -> None:
-    """Nothing to push today: search and the matcher read Solution.resolved_count when they rank.
-
-    Kept as the one place to notify them should either start caching outcome counts.
-    """
-    return None

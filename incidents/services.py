@@ -386,9 +386,6 @@ def incident_resolve(
             timeline_add(incident=incident, kind=Kind.NOTE, actor=actor, now=now, important=True,
                          message=f"Resolved with {len(failing)} failing check(s): {override_reason}",
                          data={"failing_check_ids": [c["check_id"] for c in failing]})
-        article_ids = [a.pk for a in ([article] if article else []) + (list(solution.articles.all()) if solution else [])]
-        if article_ids:
-            transaction.on_commit(lambda: integrations.ranking_refresh(article_ids=article_ids))
     return True
 
 
@@ -570,7 +567,7 @@ def attachment_process(*, attachment_id: int, now: datetime | None = None) -> st
     if not claimed:
         return "already processed"
     incident = attachment.incident
-    result: dict[str, Any] = {"matcher": "kb.matching" if integrations.matcher_available() else "fallback"}
+    result: dict[str, Any] = {"matcher": "kb.matching"}
     symptom_ids: list[int] = []
     with attachment.file.open("rb") as handle:
         if attachment.kind == Attachment.Kind.BUNDLE:

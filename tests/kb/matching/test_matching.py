@@ -7,8 +7,8 @@ import time
 import pytest
 
 from kb import matching
-from kb.masking import mask_line, strip_log_prefix
 from kb.matching import Matcher, MatchInputError, SignatureSpec
+from kb.matching.masking import mask_line, strip_log_prefix
 from kb.models import Article, Severity, Signature, SymptomSolution
 from tests.factories import ArticleFactory, SignatureFactory, SolutionFactory, SymptomFactory, SystemFactory
 

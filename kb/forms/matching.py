@@ -2,9 +2,9 @@
 
 from django import forms
 
-from .matching import max_input_bytes
-from .models import Severity, System
-from .signatures import MAX_SIGNATURE_CHARS
+from ..matching.reader import max_input_bytes
+from ..matching.signatures import MAX_SIGNATURE_CHARS
+from ..models import Severity, System
 
 
 class MatchForm(forms.Form):
