@@ -7,8 +7,8 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
 from . import services
+from .matching.signatures import signature_check
 from .models import Article, ArticleRevision, Signature, Solution, Symptom, System, Tag
-from .signatures import signature_check
 
 
 @admin.register(System)

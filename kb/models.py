@@ -13,11 +13,6 @@ class SymptomSeverity(models.TextChoices):
     CRITICAL = "critical", "Critical"
 
 
-# The old name, still imported by modules that are being moved (importer, matching, signatures, the
-# matching form); those moves switch to SymptomSeverity, and then this alias goes.
-Severity = SymptomSeverity
-
-
 class Risk(models.TextChoices):
     LOW = "low", "Low"
     MEDIUM = "medium", "Medium"

@@ -1,8 +1,8 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from .matching import MatchAPIView
-from .search import SearchAPIView
+from .matching.views import MatchAPIView
+from .search.views import SearchAPIView
 from .trees import TreeViewSet, WalkthroughViewSet
 from .views import ArticleViewSet, RevisionViewSet, SolutionViewSet, SymptomViewSet, SystemViewSet
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from ..models import Risk, Severity
+from ..models import Risk, SymptomSeverity
 from .blocks import Block
 from .classify import anchor_for
 from .code import CodeReader
@@ -26,7 +26,7 @@ class _Scenario:
     key: str
     title: str
     description: str = ""
-    severity: str = Severity.MEDIUM.value
+    severity: str = SymptomSeverity.MEDIUM.value
     symptoms: list[str] = field(default_factory=list)
     causes: list[str] = field(default_factory=list)
     diagnostics: list[str] = field(default_factory=list)
@@ -63,7 +63,7 @@ def _as_text(value: Any) -> str:
 
 def _severity_from(value: Any) -> str:
     word = str(value or "").rsplit(".", 1)[-1].lower()
-    return word if word in Severity.values else Severity.MEDIUM.value
+    return word if word in SymptomSeverity.values else SymptomSeverity.MEDIUM.value
 
 
 def _records_with_symptoms(code: CodeReader, lang: str) -> list[_Scenario]:

@@ -6,7 +6,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 
-from ..models import Risk, Severity
+from ..models import Risk, SymptomSeverity
 
 
 class GuideRejected(Exception):
@@ -18,7 +18,7 @@ class ParsedSymptom:
     title: str
     signatures: list[str] = field(default_factory=list)
     description: str = ""
-    severity: str = Severity.MEDIUM.value
+    severity: str = SymptomSeverity.MEDIUM.value
 
 
 @dataclass

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.text import slugify
 
-from ..models import Article, Risk, Severity, System
+from ..models import Article, Risk, SymptomSeverity, System
 from ..search import index_articles
 from ..services import system_upsert
 from .analysis import add_symptom
@@ -64,9 +64,9 @@ def parse_content_article(text: str, *, where: str) -> ParsedSection:
     _require(isinstance(raw_symptoms, list), where, "symptoms must be a list")
     for index, raw in enumerate(raw_symptoms, start=1):
         _require(isinstance(raw, dict) and raw.get("title"), where, f"symptom {index} needs a title")
-        severity = str(raw.get("severity") or Severity.MEDIUM.value).lower()
-        _require(severity in Severity.values, where,
-                 f"symptom {index} has severity {severity!r}; use one of {', '.join(Severity.values)}")
+        severity = str(raw.get("severity") or SymptomSeverity.MEDIUM.value).lower()
+        _require(severity in SymptomSeverity.values, where,
+                 f"symptom {index} has severity {severity!r}; use one of {', '.join(SymptomSeverity.values)}")
         add_symptom(symptoms, ParsedSymptom(
             title=" ".join(str(raw["title"]).split()), severity=severity,
             signatures=_string_list(raw.get("signatures"), where, f"symptom {index} signatures"),

@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.text import slugify
 
-from ..models import Article, Risk, Severity, Signature, Solution, Symptom, SymptomSolution, System
+from ..models import Article, Risk, Signature, Solution, Symptom, SymptomSeverity, SymptomSolution, System
 from ..search import index_articles
 from ..services import article_create, article_update, solution_render, system_upsert
 from .extract import unique
@@ -83,7 +83,7 @@ def article_relations_sync(*, article: Article, section: ParsedSection, fresh: b
     fresh_symptoms: list[Symptom] = []
     for parsed in section.symptoms:
         symptom = old_symptoms.pop(parsed.title.lower(), None)
-        severity = parsed.severity if parsed.severity in Severity.values else Severity.MEDIUM
+        severity = parsed.severity if parsed.severity in SymptomSeverity.values else SymptomSeverity.MEDIUM
         title = parsed.title[:255]
         if symptom is None:
             symptom = Symptom(system=system, title=title, severity=severity, description=parsed.description)

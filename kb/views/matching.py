@@ -6,29 +6,19 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods
 
+from common.htmx import render_page_or_fragment, wants_fragment
+
 from .. import matching, selectors
-from ..forms_matching import MatchForm, UnknownSymptomForm
+from ..forms.matching import MatchForm, UnknownSymptomForm
+from ..matching.signatures import symptom_create_from_unknown
 from ..models import System
-from ..signatures import symptom_create_from_unknown
 
 # Room for the multipart envelope around an upload that is just under the limit.
 ENVELOPE_BYTES = 1024 * 1024
-
-
-def _render(request: HttpRequest, page: str, partial: str, context: dict, *, status: int = 200) -> HttpResponse:
-    """One URL, two answers: the fragment for htmx, the full page (which includes it) otherwise."""
-    fragment = bool(request.htmx) and not request.htmx.boosted
-    # htmx swaps only 2xx and 422 (see base.html), so input errors go to htmx as 422 to be shown.
-    if fragment and status >= 400:
-        status = 422
-    response = render(request, partial if fragment else page, context, status=status)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
 
 
 def _unknown_rows(result: matching.MatchResult, *, with_links: bool) -> list[dict]:
@@ -61,7 +51,8 @@ def match(request: HttpRequest) -> HttpResponse:
     status = 200
     if request.method == "POST":
         status = _match_post(request, context)
-    return _render(request, "kb/match.html", "kb/partials/match_results.html", context, status=status)
+    return render_page_or_fragment(request, "kb/match.html", "kb/partials/match_results.html", context,
+                                   status=status)
 
 
 def _match_post(request: HttpRequest, context: dict) -> int:
@@ -113,9 +104,9 @@ def unknown_symptom_new(request: HttpRequest) -> HttpResponse:
                 for field, problems in error.message_dict.items():
                     form.add_error(field if field in form.fields else None, problems)
             else:
-                if request.htmx:
-                    return _render(request, "kb/unknown_symptom_new.html", "kb/partials/match_unknown_created.html",
-                                   {"symptom": symptom})
+                if wants_fragment(request):
+                    return render_page_or_fragment(request, "kb/unknown_symptom_new.html",
+                                                   "kb/partials/match_unknown_created.html", {"symptom": symptom})
                 messages.success(request, f"Symptom “{symptom.title}” created: this error will be recognised "
                                           "from now on.")
                 return redirect("kb:match")
@@ -128,5 +119,5 @@ def unknown_symptom_new(request: HttpRequest) -> HttpResponse:
         if system is not None:
             initial["system"] = system.pk
         form = UnknownSymptomForm(initial=initial)
-    return _render(request, "kb/unknown_symptom_new.html", "kb/partials/match_unknown_form.html",
-                   {"form": form}, status=status)
+    return render_page_or_fragment(request, "kb/unknown_symptom_new.html", "kb/partials/match_unknown_form.html",
+                                   {"form": form}, status=status)

@@ -7,6 +7,8 @@ from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_safe
 
+from common.htmx import render_page_or_fragment
+
 from .. import search as kb_search
 from .. import selectors
 from ..models import SearchQueryLog, System
@@ -29,12 +31,11 @@ def _session_key(request: HttpRequest) -> str:
     return request.session.session_key or ""
 
 
-def _template(request: HttpRequest) -> str:
-    htmx = request.htmx
-    if not htmx or htmx.boosted or htmx.history_restore_request:
-        return "kb/search.html"
-    # The header box swaps the whole main area; the page and home boxes swap only the result list.
-    return "kb/partials/search_panel.html" if htmx.target == "main" else "kb/partials/search_results.html"
+def _fragment(request: HttpRequest) -> str:
+    """The fragment an htmx request gets: the header box swaps the whole main area; the page and home
+    boxes swap only the result list. (Whether a fragment is wanted at all is common.htmx's decision.)"""
+    target = request.htmx.target if request.htmx else None
+    return "kb/partials/search_panel.html" if target == "main" else "kb/partials/search_results.html"
 
 
 @require_safe
@@ -52,8 +53,8 @@ def search(request: HttpRequest) -> HttpResponse:
         )
     except kb_search.QueryError as exc:
         error = str(exc)
-        # htmx swaps 422 (see base.html), so a live search shows the message too.
-        status = 422 if request.htmx else 400
+        # Sent to htmx as 422, which it swaps (see base.html), so a live search shows the message too.
+        status = 400
     if results is not None and results.hits:
         # Decision trees that lead to each hit, fetched once for the page (the template shows them).
         leading = trees_for_articles(hit.article.pk for hit in results.hits)
@@ -76,8 +77,9 @@ def search(request: HttpRequest) -> HttpResponse:
         "selected_tags": tags,
         "all_systems": System.objects.only("slug", "name").order_by("name"),
     }
-    response = render(request, _template(request), context, status=status)
-    patch_vary_headers(response, ("HX-Request", "HX-Target"))
+    response = render_page_or_fragment(request, "kb/search.html", _fragment(request), context, status=status)
+    # The fragment also depends on which box asked for it.
+    patch_vary_headers(response, ("HX-Target",))
     return response
 
 

@@ -40,8 +40,8 @@ import re2
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from kb import matching
-from kb.masking import mask_line
 from kb.matching import Matcher, SignatureSpec
+from kb.matching.masking import mask_line
 
 SERVICES = [
     "billing", "auth", "ingest", "scheduler", "notifier", "search", "gateway", "ledger", "exporter", "reporting",

@@ -1,14 +1,11 @@
-"""`GET /api/v1/search/`: ranked full-text search, the same engine as the web UI (kb.search)."""
+"""Shapes of `GET /api/v1/search/`: the query string in, the page of results out."""
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from typing import Any
+
 from rest_framework import serializers
-from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
-from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from .. import search as kb_search
-from ..models import SearchQueryLog
+from ...search import MAX_PAGE_SIZE, PAGE_SIZE, SearchResults
 
 
 class SearchParamsSerializer(serializers.Serializer):
@@ -23,8 +20,8 @@ class SearchParamsSerializer(serializers.Serializer):
                                 help_text="Only articles carrying every one of these tags (repeatable).")
     sort = serializers.ChoiceField(choices=["relevance", "recent"], default="relevance")
     page = serializers.IntegerField(min_value=1, max_value=1000, default=1)
-    page_size = serializers.IntegerField(min_value=1, max_value=kb_search.MAX_PAGE_SIZE,
-                                         default=kb_search.PAGE_SIZE)
+    page_size = serializers.IntegerField(min_value=1, max_value=MAX_PAGE_SIZE,
+                                         default=PAGE_SIZE)
 
 
 class SearchResultSerializer(serializers.Serializer):
@@ -56,7 +53,8 @@ class SearchResponseSerializer(serializers.Serializer):
     facets = FacetsSerializer()
 
 
-def _params(request: Request) -> dict:
+def search_params(request: Request) -> dict[str, Any]:
+    """The validated query string; raises ValidationError (a 400) for a bad parameter."""
     data = {
         # NUL bytes are dropped, not refused: a pasted log line may carry one and the rest is still useful.
         "q": request.query_params.get("q", "").replace("\x00", " "),
@@ -71,55 +69,26 @@ def _params(request: Request) -> dict:
     return serializer.validated_data
 
 
-class SearchAPIView(APIView):
-    @extend_schema(
-        summary="Search articles",
-        description=(
-            "Ranked full-text search with typo tolerance. Error tokens (ECONNREFUSED, `Errno 111`, 401, "
-            "OOMKilled, exception names, quoted log fragments) that match a symptom's signature rank first. "
-            "An empty query, or one with nothing searchable in it, is a 400 unless a system/tag filter is given."
-        ),
-        parameters=[SearchParamsSerializer],
-        responses={
-            200: SearchResponseSerializer,
-            400: OpenApiResponse(description="Missing, unusable or too long query, or a bad parameter."),
+def search_results_data(results: SearchResults, request: Request) -> dict[str, Any]:
+    """The response body; the shape SearchResponseSerializer documents."""
+    return {
+        "count": results.count,
+        "more": results.more,
+        "page": results.page,
+        "results": [
+            {
+                "id": hit.article.pk,
+                "title": hit.article.title,
+                "system": hit.article.system.slug,
+                "url": request.build_absolute_uri(hit.article.get_absolute_url()),
+                "highlight": str(hit.highlight),
+                "score": hit.score,
+            }
+            for hit in results.hits
+        ],
+        "suggestion": results.suggestion or None,
+        "facets": {
+            "systems": [vars(f) for f in results.systems],
+            "tags": [vars(f) for f in results.tags],
         },
-    )
-    def get(self, request: Request) -> Response:
-        params = _params(request)
-        try:
-            results = kb_search.search(
-                params["q"], user=request.user, systems=params["system"], tags=params["tag"],
-                sort=params["sort"], page=params["page"], per_page=params["page_size"],
-            )
-        except kb_search.QueryError as exc:
-            raise ValidationError({"q": [str(exc)]}) from exc
-        if not results.usable:
-            raise ValidationError({"q": [results.message]})
-        if params["page"] == 1 and results.query.has_positive:
-            kb_search.search_log_record(
-                query=params["q"], normalized=results.query.normalized, result_count=results.count,
-                user=request.user, source=SearchQueryLog.Source.API,
-            )
-        body = {
-            "count": results.count,
-            "more": results.more,
-            "page": results.page,
-            "results": [
-                {
-                    "id": hit.article.pk,
-                    "title": hit.article.title,
-                    "system": hit.article.system.slug,
-                    "url": request.build_absolute_uri(hit.article.get_absolute_url()),
-                    "highlight": str(hit.highlight),
-                    "score": hit.score,
-                }
-                for hit in results.hits
-            ],
-            "suggestion": results.suggestion or None,
-            "facets": {
-                "systems": [vars(f) for f in results.systems],
-                "tags": [vars(f) for f in results.tags],
-            },
-        }
-        return Response(SearchResponseSerializer(body).data)
+    }

@@ -90,6 +90,13 @@ def test_an_empty_paste_is_a_400_page_and_a_422_fragment_htmx_will_show(client):
     assert fragment.status_code == 422 and "Paste an error or choose a log file first." in fragment.content.decode()
 
 
+def test_a_history_restore_gets_the_whole_match_page(client):
+    response = client.get(reverse("kb:match"), **HTMX, HTTP_HX_HISTORY_RESTORE_REQUEST="true")
+
+    assert [t.name for t in response.templates][0] == "kb/match.html"
+    assert "HX-Request" in response["Vary"]
+
+
 def test_a_binary_upload_is_refused_with_a_message(client):
     upload = SimpleUploadedFile("photo.jpg", b"\xff\xd8\xff\xe0" + bytes(range(256)) * 8)
     response = client.post(reverse("kb:match"), {"file": upload})

@@ -1,7 +1,7 @@
 """Writes for symptom signatures: each is checked against its own examples before it is saved.
 
 A literal is matched case-insensitively, with whitespace folded and variable parts (numbers, ids,
-hosts, ports, paths, timestamps) masked on both sides (kb.masking). A pattern is RE2 syntax, matched
+hosts, ports, paths, timestamps) masked on both sides (kb.matching.masking). A pattern is RE2 syntax, matched
 case-insensitively against the raw line; RE2 runs in linear time, so no pattern can hang the matcher.
 Every change moves the matcher's version, so each web and worker process rebuilds its copy.
 """
@@ -12,8 +12,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from . import matching
-from .models import Severity, Signature, Symptom, System
+from ..models import Signature, Symptom, SymptomSeverity, System
+from .rules import literal_problem, pattern_problem, signature_matches_line
+from .version import knowledge_version_bump
 
 MAX_SIGNATURE_CHARS = 2000
 MAX_EXAMPLES = 50
@@ -38,7 +39,7 @@ def signature_check(
         return {"kind": [f"Choose one of: {', '.join(Signature.Kind.values)}."]}
     if len(text) > MAX_SIGNATURE_CHARS:
         return {"text": [f"A signature is at most {MAX_SIGNATURE_CHARS} characters."]}
-    problem = matching.pattern_problem(text) if kind == Signature.Kind.PATTERN else matching.literal_problem(text)
+    problem = pattern_problem(text) if kind == Signature.Kind.PATTERN else literal_problem(text)
     if problem:
         return {"text": [problem]}
     for field, examples in (("positive_examples", positives), ("negative_examples", negatives)):
@@ -49,11 +50,11 @@ def signature_check(
     if errors:
         return errors
     missed = [example for example in positives
-              if not matching.signature_matches_line(kind=kind, text=text, line=example)]
+              if not signature_matches_line(kind=kind, text=text, line=example)]
     if missed:
         errors["positive_examples"] = [f"Does not match {_quote(example)}." for example in missed]
     wrong = [example for example in negatives
-             if matching.signature_matches_line(kind=kind, text=text, line=example)]
+             if signature_matches_line(kind=kind, text=text, line=example)]
     if wrong:
         errors["negative_examples"] = [f"Matches {_quote(example)}, which it must not." for example in wrong]
     return errors
@@ -61,7 +62,7 @@ def signature_check(
 
 def _knowledge_changed(symptom: Symptom) -> None:
     Symptom.objects.filter(pk=symptom.pk).update(updated_at=timezone.now())
-    transaction.on_commit(matching.knowledge_version_bump)
+    transaction.on_commit(knowledge_version_bump)
 
 
 @transaction.atomic
@@ -110,7 +111,7 @@ def symptom_create_from_unknown(
     system: System,
     title: str,
     line: str,
-    severity: str = Severity.MEDIUM,
+    severity: str = SymptomSeverity.MEDIUM,
     description: str = "",
 ) -> Symptom:
     """Turn an unknown error line into a symptom with one literal signature (the line is its example)."""

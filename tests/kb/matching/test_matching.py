@@ -7,9 +7,9 @@ import time
 import pytest
 
 from kb import matching
-from kb.masking import mask_line, strip_log_prefix
 from kb.matching import Matcher, MatchInputError, SignatureSpec
-from kb.models import Article, Severity, Signature, SymptomSolution
+from kb.matching.masking import mask_line, strip_log_prefix
+from kb.models import Article, Signature, SymptomSeverity, SymptomSolution
 from tests.factories import ArticleFactory, SignatureFactory, SolutionFactory, SymptomFactory, SystemFactory
 
 
@@ -230,9 +230,9 @@ def test_invalid_or_everything_matching_patterns_in_the_database_are_skipped_not
 @pytest.mark.django_db
 def test_matches_rank_by_lines_then_closeness_and_bring_ranked_solutions_and_visible_articles():
     system = SystemFactory(name="Orchestrator", slug="orchestrator")
-    locked = SymptomFactory(system=system, title="SQLite is locked", severity=Severity.LOW)
-    port = SymptomFactory(system=system, title="Port in use", severity=Severity.HIGH)
-    disk = SymptomFactory(system=system, title="Disk full", severity=Severity.CRITICAL)
+    locked = SymptomFactory(system=system, title="SQLite is locked", severity=SymptomSeverity.LOW)
+    port = SymptomFactory(system=system, title="Port in use", severity=SymptomSeverity.HIGH)
+    disk = SymptomFactory(system=system, title="Disk full", severity=SymptomSeverity.CRITICAL)
     SignatureFactory(symptom=locked, text="database is locked")
     SignatureFactory(symptom=port, text="[Errno 48] Address already in use")
     SignatureFactory(symptom=disk, text="No space left on device")
@@ -260,8 +260,8 @@ def test_matches_rank_by_lines_then_closeness_and_bring_ranked_solutions_and_vis
 @pytest.mark.django_db
 def test_equally_close_matches_rank_by_severity_then_by_incidents_their_solutions_resolved():
     titles = {}
-    for title, severity, resolved in [("Minor", Severity.LOW, 50), ("Proven", Severity.HIGH, 7),
-                                      ("Untried", Severity.HIGH, 0), ("Critical", Severity.CRITICAL, 0)]:
+    for title, severity, resolved in [("Minor", SymptomSeverity.LOW, 50), ("Proven", SymptomSeverity.HIGH, 7),
+                                      ("Untried", SymptomSeverity.HIGH, 0), ("Critical", SymptomSeverity.CRITICAL, 0)]:
         symptom = SymptomFactory(title=title, severity=severity)
         SignatureFactory(symptom=symptom, text="upstream connect error or disconnect/reset before headers")
         solution = SolutionFactory(system=symptom.system, resolved_count=resolved)

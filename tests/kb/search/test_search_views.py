@@ -44,6 +44,17 @@ def test_htmx_request_gets_only_the_results_fragment(client, articles):
     assert "Redis connection refused" in response.content.decode()
 
 
+def test_fragments_vary_on_the_box_that_asked(client, articles):
+    response = client.get(reverse("kb:search"), {"q": "redis"}, HTTP_HX_TARGET="main", **HX)
+    assert {"HX-Request", "HX-Target"} <= {v.strip() for v in response["Vary"].split(",")}
+
+
+def test_boosted_and_history_restore_requests_get_the_whole_page(client, articles):
+    for extra in ({"HTTP_HX_BOOSTED": "true"}, {"HTTP_HX_HISTORY_RESTORE_REQUEST": "true"}):
+        response = client.get(reverse("kb:search"), {"q": "redis"}, HTTP_HX_TARGET="main", **HX, **extra)
+        assert [t.name for t in response.templates][0] == "kb/search.html"
+
+
 def test_header_search_swaps_the_whole_panel(client, articles):
     response = client.get(reverse("kb:search"), {"q": "redis"}, HTTP_HX_TARGET="main", **HX)
     assert [t.name for t in response.templates][0] == "kb/partials/search_panel.html"

@@ -1,25 +1,11 @@
-"""`POST /api/v1/match/`: which known symptoms a pasted text or an uploaded log contains (kb.matching)."""
+"""Shapes of `POST /api/v1/match/`: text or a file in, matched symptoms and unknown errors out."""
 
 from typing import Any
 
-from django.conf import settings
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
-from rest_framework import exceptions, serializers
-from rest_framework.parsers import MultiPartParser
-from rest_framework.permissions import BasePermission
+from rest_framework import serializers
 from rest_framework.request import Request
-from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from accounts.exceptions import RequestTooLarge
-from accounts.models import Scope
-from accounts.parsers import JSONParser
-from accounts.permissions import request_api_key
-
-from .. import matching
-
-# Room for the multipart envelope and JSON quoting around an input that is just under the limit.
-ENVELOPE_BYTES = 1024 * 1024
+from ...matching import MatchResult
 
 
 class MatchTextSerializer(serializers.Serializer):
@@ -103,24 +89,7 @@ class MatchResponseSerializer(serializers.Serializer):
     elapsed_ms = serializers.FloatField()
 
 
-class MatchAllowed(BasePermission):
-    """Matching reads the knowledge base and stores nothing, so it is allowed wherever reading is."""
-
-    message = "Sign in, or use an API key with the read scope."
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        key = request_api_key(request)
-        if key is not None:
-            return key.allows(Scope.READ)
-        return settings.TRIAGE_PUBLIC_READ or request.user.is_authenticated
-
-
-class MatchInputRefused(exceptions.APIException):
-    status_code = 400
-    default_code = "invalid_input"
-
-
-def match_result_data(result: matching.MatchResult, request: Request) -> dict[str, Any]:
+def match_result_data(result: MatchResult, request: Request) -> dict[str, Any]:
     """The response body; the shape MatchResponseSerializer documents."""
     return {
         "matches": [
@@ -167,50 +136,3 @@ def match_result_data(result: matching.MatchResult, request: Request) -> dict[st
         "lines_read": result.lines_read,
         "elapsed_ms": round(result.elapsed_ms, 1),
     }
-
-
-class MatchAPIView(APIView):
-    permission_classes = [MatchAllowed]
-    parser_classes = [JSONParser, MultiPartParser]
-
-    @extend_schema(
-        summary="Match an error or a log against known symptoms",
-        description=(
-            "Send JSON `{\"text\": ...}` or a multipart `file` (plain text or gzip). Every line is checked "
-            "against every symptom signature; numbers, ids, hosts, ports, paths and timestamps are masked on "
-            "both sides first, so a signature matches the same error from another host. Input over "
-            "`TRIAGE_MATCH_MAX_BYTES` (50 MB) is refused when declared that large, else cut with a notice; "
-            "lines over `TRIAGE_MATCH_MAX_LINE_BYTES` (64 kB) are cut with a notice. Nothing is stored."
-        ),
-        request={"application/json": MatchTextSerializer, "multipart/form-data": MatchFileSerializer},
-        responses={
-            200: MatchResponseSerializer,
-            400: OpenApiResponse(description="Empty input, a binary file, or a damaged gzip file."),
-            403: OpenApiResponse(description="Reading needs a sign-in here, or the key lacks the read scope."),
-            413: OpenApiResponse(description="The request is larger than the match size limit."),
-        },
-        examples=[OpenApiExample("Pasted error", value={"text": "Error 111 connecting to redis-0:6380."},
-                                 request_only=True)],
-        tags=["matching"],
-    )
-    def post(self, request: Request) -> Response:
-        limit = matching.max_input_bytes()
-        try:
-            declared = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            declared = 0
-        if declared > limit + ENVELOPE_BYTES:
-            raise RequestTooLarge(f"Request body too large: the limit for matching is {limit} bytes.")
-        upload = request.FILES.get("file") if request.content_type.startswith("multipart/") else None
-        try:
-            if upload is not None:
-                result = matching.symptom_match_stream(stream=upload, user=request.user)
-            else:
-                data = request.data if isinstance(request.data, dict) else {}
-                text = data.get("text")
-                if not isinstance(text, str):
-                    raise exceptions.ValidationError({"text": ["Send the text to match, or a multipart `file`."]})
-                result = matching.symptom_match_text(text=text, user=request.user)
-        except matching.MatchInputError as error:
-            raise MatchInputRefused(error.message) from error
-        return Response(match_result_data(result, request))

@@ -2,9 +2,9 @@
 
 from django import forms
 
-from .matching import max_input_bytes
-from .models import Severity, System
-from .signatures import MAX_SIGNATURE_CHARS
+from ..matching.reader import max_input_bytes
+from ..matching.signatures import MAX_SIGNATURE_CHARS
+from ..models import SymptomSeverity, System
 
 
 class MatchForm(forms.Form):
@@ -43,4 +43,4 @@ class UnknownSymptomForm(forms.Form):
         help_text="Matched as a literal: case and spacing are ignored, and numbers, ids, hosts, ports, "
                   "paths and timestamps match any value.",
     )
-    severity = forms.ChoiceField(choices=Severity.choices, initial=Severity.MEDIUM)
+    severity = forms.ChoiceField(choices=SymptomSeverity.choices, initial=SymptomSeverity.MEDIUM)

@@ -6,7 +6,8 @@ from django.db import connection
 
 from kb import search as kb_search
 from kb.models import Article, Signature, Solution, Symptom
-from kb.search import QueryError, index_articles, parse_query, search
+from kb.search import QueryError, index_articles, parse_query, query_from_words, search
+from kb.search.engines import LOOSE, Filters, engine_for
 from kb.services import article_create, article_update, article_vote, system_upsert
 
 pytestmark = pytest.mark.django_db
@@ -186,6 +187,16 @@ def test_signature_match_outranks_a_stronger_text_match(corpus):
     api = corpus["pg"].system
     _article(api, "ECONNREFUSED explained", "ECONNREFUSED ECONNREFUSED means nothing listens.")
     assert _titles(search("ECONNREFUSED"))[0] == "PostgreSQL connection refused"
+
+
+def test_an_engine_called_with_a_word_list_finds_the_same_articles_as_typed_words(corpus):
+    """Another module (the matcher's retrieval) calls an engine with tokens it already has."""
+    engine = engine_for()
+    from_words = engine.candidates(query_from_words(["Redis", "the", "queue"]), LOOSE, Filters(), sort="relevance",
+                                   rank=True, limit=10)
+    typed = engine.candidates(parse_query("redis the queue"), LOOSE, Filters(), sort="relevance", rank=True, limit=10)
+    assert {c.id for c in from_words} == {c.id for c in typed} == {corpus["redis"].pk}
+    assert query_from_words(["Error:", "the"]).terms == ("error",)  # normalised like typed words
 
 
 def test_misspelled_query_is_corrected_and_suggested(corpus):

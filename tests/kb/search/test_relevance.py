@@ -1,4 +1,4 @@
-"""Relevance: for >= 90% of tests/kb/relevance_queries.yml the expected article is in the top 3.
+"""Relevance: for >= 90% of tests/kb/search/relevance_queries.yml the expected article is in the top 3.
 
 Runs on whichever backend the suite uses, so `make test` checks PostgreSQL and SQLite alike. The corpus
 is the starter guide plus the five seed guides, imported the way production imports them.
@@ -14,8 +14,7 @@ from kb import importing as importer
 from kb.models import Article, System
 from kb.search import search
 from kb.services import system_upsert
-
-from ..seeds import SEED_SYSTEMS, seed_path
+from tests.seeds import SEED_SYSTEMS, seed_path
 
 pytestmark = pytest.mark.django_db
 QUERIES = yaml.safe_load((Path(__file__).parent / "relevance_queries.yml").read_text())["queries"]

@@ -1,4 +1,4 @@
-"""Saving signatures (kb.signatures): checked against their own examples, RE2 only, nothing half-saved."""
+"""Saving signatures (kb.matching.signatures): checked against their own examples, RE2 only, nothing half-saved."""
 
 import time
 
@@ -6,8 +6,8 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from kb import matching
+from kb.matching.signatures import signature_delete, signature_save, symptom_create_from_unknown
 from kb.models import Signature, Symptom
-from kb.signatures import signature_delete, signature_save, symptom_create_from_unknown
 from tests.factories import SignatureFactory, SymptomFactory, SystemFactory
 
 pytestmark = pytest.mark.django_db

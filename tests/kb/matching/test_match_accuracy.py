@@ -1,7 +1,7 @@
 """Accuracy of the log matcher on the five seed guides, imported as the importer imports them.
 
 - every error string the importer extracted matches its own symptom first;
-- realistic variants (tests/kb/match_cases.yml: other hosts, ports, paths, timestamps, tracebacks) find
+- realistic variants (tests/kb/matching/match_cases.yml: other hosts, ports, paths, timestamps, tracebacks) find
   their article among the top three matches at least 90% of the time;
 - a 10,000-line log of normal operation matches nothing.
 
@@ -17,10 +17,9 @@ from django.db import transaction
 
 from kb import matching
 from kb.importing import guide_import
-from kb.masking import mask_line
+from kb.matching.masking import mask_line
 from kb.models import Signature, System
-
-from ..seeds import seed_path
+from tests.seeds import seed_path
 
 SEEDS = ["orchestrator", "ares", "agent-factory", "coordinaitor", "claude-flow"]
 CASES = yaml.safe_load((Path(__file__).parent / "match_cases.yml").read_text(encoding="utf-8"))

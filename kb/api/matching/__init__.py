@@ -1,0 +1,1 @@
+"""Match API: views, permission, and the serializers that shape its input and output."""

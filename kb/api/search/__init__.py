@@ -1,0 +1,1 @@
+"""Search API: views, and the serializers that shape its input and output."""

@@ -1,0 +1,471 @@
+"""The scanning engine: every signature compiled once into a ``Matcher`` that scans a stream in blocks.
+
+How one scan works (memory stays bounded by the block size whatever the input size):
+
+1. kb.matching.reader yields blocks of whole lines (gzip decompressed as read, size limits applied).
+2. One RE2 regex, the *prefilter*, runs over each raw block (bytes, case-insensitive, a DFA in C++):
+   it is the alternation of every literal signature's anchor (its longest run without a masked part),
+   every RE2 pattern signature and a few error words. Only lines it flags go further, which on a
+   normal log is a few in a hundred.
+3. The flagged lines are masked in one batch (kb.matching.masking) and fed to an Aho-Corasick automaton
+   of every masked literal signature; pattern signatures are confirmed line by line with an RE2 Set.
+4. Error-looking lines that nothing matched are collected for kb.matching.clustering.
+
+User-written patterns only ever run in RE2 (linear time), never in Python's ``re``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import logging
+import math
+import re
+import threading
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+import ahocorasick
+import re2
+
+from ..models import Signature
+from .clustering import UnknownGroup, UnknownLines
+from .masking import distinctive_letters, mask_text, signature_pieces
+from .reader import BlockReader, MatchInputError, max_input_bytes, max_line_bytes, size_label
+from .rules import (
+    MIN_SIGNATURE_LETTERS,
+    SPACE_CLASS,
+    SignatureSpec,
+    literal_locators,
+    loose_match,
+    pattern_compile,
+    pattern_problem,
+    re2_options,
+)
+
+logger = logging.getLogger(__name__)
+
+# Per symptom: this many line numbers, and the text and context of the first few of them. Together with
+# the caps below this bounds memory by the size of the knowledge base, never by the size of the input.
+MAX_LINES_PER_SYMPTOM = 50
+MAX_SHOWN_LINES_PER_SYMPTOM = 5
+CONTEXT_LINES = 2
+DISPLAY_LINE_CHARS = 1000
+CONTEXT_LINE_CHARS = 300
+# The prefilter looks for this much of each anchor: enough to be selective, short enough to compile fast.
+ANCHOR_CHARS = 24
+# Shorter anchors are common in ordinary text and would flag too many lines for checking.
+MIN_ANCHOR_CHARS = 8
+
+# Words that make a line look like an error worth showing when no signature knows it.
+ERROR_WORDS = (
+    "error", "exception", "fatal", "panic", "refused", "denied", "failed", "failure", "timed out",
+    "timeout", "unable to", "cannot", "critical", "killed", "errno", "segfault", "out of memory",
+)
+_ERROR_WORD_SET = frozenset(ERROR_WORDS)
+_CALM_LEVEL = re.compile(r"(?:^|[\s\[(|<])(?:info|debug|trace|notice)(?:[\s\])|>:]|$)")
+_UNANCHORED = re2._Anchor.UNANCHORED
+_NO_MATCH = (-1, -1)
+
+
+_gc_lock = threading.Lock()
+_gc_pauses = 0
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Hold off Python's cyclic GC while building or scanning.
+
+    Both allocate many small objects that are short-lived or kept for good, and each collection would
+    walk the whole heap of a Django process; that costs more than the scan itself. Counted, so
+    overlapping scans in threads re-enable it only when the last one ends.
+    """
+    global _gc_pauses
+    with _gc_lock:
+        # If someone else turned the GC off, leave it as they want it.
+        managed = _gc_pauses > 0 or gc.isenabled()
+        if managed:
+            _gc_pauses += 1
+            gc.disable()
+    try:
+        yield
+    finally:
+        if managed:
+            with _gc_lock:
+                _gc_pauses -= 1
+                if _gc_pauses == 0:
+                    gc.enable()
+
+
+def _prefilter_compile(anchors: Iterable[str], patterns: list[str]) -> Any:
+    """One RE2 regex over lower-cased raw bytes that flags every line a signature could match."""
+    alternatives = []
+    for anchor in sorted(set(anchors) | set(ERROR_WORDS)):
+        escaped = re.escape(anchor).replace("\\ ", SPACE_CLASS)
+        # Input is lower-cased byte by byte (ASCII only), so non-ASCII letters need RE2's case folding.
+        alternatives.append(escaped if anchor.isascii() else f"(?i:{escaped})")
+    # (?m) so ^ and $ in a pattern mean a line's ends inside a block, as they do on one line.
+    alternatives += [f"(?im:{pattern})" for pattern in patterns]
+    source = "|".join(alternatives).encode()
+    # RE2's DFA needs room in proportion to the program or it silently falls back to a much slower NFA;
+    # the budget is a cap that is used lazily (a 10k-signature set touches a few tens of MB).
+    options = re2_options(max_mem=min(max(32 << 20, 640 * len(source)), 1 << 30))
+    options.case_sensitive = True
+    options.never_capture = True
+    # No pattern may run across a line break: "(?s).*x" would otherwise flag every line up to the next
+    # "x" and make the scan quadratic. (Anchors cannot cross one anyway.)
+    options.never_nl = bool(patterns)
+    # The class, not re2.compile(): that keeps the last 128 regexes in an LRU cache, stale matchers too.
+    return re2._Regexp(source, options)._regexp
+
+
+class Matcher:
+    """Every signature of the knowledge base compiled once: prefilter, anchor automaton and pattern set.
+
+    Per-signature data is kept in parallel lists of plain strings and ints rather than one object per
+    signature: the garbage collector does not track those, so a big matcher does not slow down every
+    collection in the process.
+    """
+
+    def __init__(self, signatures: Iterable[SignatureSpec], *, version: str = "") -> None:
+        with _gc_paused():
+            self._build(signatures, version=version)
+
+    def _build(self, signatures: Iterable[SignatureSpec], *, version: str) -> None:
+        self.version = version
+        self.skipped: list[tuple[int, str]] = []
+        self._literal_ids: list[int] = []
+        self._literal_symptoms: list[int] = []
+        self._literal_masked: list[str] = []
+        # For the loose comparison: the pieces of a literal, or None when it has only one.
+        self._literal_pieces: list[tuple[tuple[str, bool], ...] | None] = []
+        self._pattern_ids: list[int] = []
+        self._pattern_symptoms: list[int] = []
+        self._pattern_texts: list[str] = []
+        self._pattern_regexes: list[Any] = []
+        self._locators: dict[int, tuple[Any, Any]] = {}
+
+        literal_specs: list[SignatureSpec] = []
+        for spec in signatures:
+            if spec.kind != Signature.Kind.PATTERN:
+                if "\n" in spec.text.strip():
+                    self.skipped.append((spec.id, "spans several lines"))
+                else:
+                    literal_specs.append(spec)
+                continue
+            problem = pattern_problem(spec.text)
+            if problem:
+                self.skipped.append((spec.id, problem))
+                continue
+            self._pattern_ids.append(spec.id)
+            self._pattern_symptoms.append(spec.symptom_id)
+            self._pattern_texts.append(spec.text)
+            self._pattern_regexes.append(pattern_compile(spec.text))
+
+        # Mask every literal in one call: one line each, split again afterwards.
+        joined = "\n".join(spec.text.strip() for spec in literal_specs)
+        masked_all = [masked.strip() for masked in mask_text(joined).split("\n")] if literal_specs else []
+        pieces_all = [signature_pieces(masked) for masked in masked_all]
+        windows_all = [_anchor_windows(pieces) for pieces in pieces_all]
+        # How many signatures share each candidate anchor: the rarest one flags the fewest lines.
+        shared = Counter(window for windows in windows_all for window in set(windows))
+        by_anchor: dict[str, list[int]] = {}
+        for spec, masked, pieces, windows in zip(literal_specs, masked_all, pieces_all, windows_all, strict=True):
+            if not windows or distinctive_letters(masked) < MIN_SIGNATURE_LETTERS:
+                # Saved through signature_save this cannot happen; imported or hand-made rows can.
+                self.skipped.append((spec.id, "nothing distinctive left after masking"))
+                continue
+            anchor, best = windows[0], None
+            for window in windows:
+                score = _anchor_score(window, shared[window])
+                if best is None or score > best:
+                    anchor, best = window, score
+            by_anchor.setdefault(anchor, []).append(len(self._literal_ids))
+            self._literal_ids.append(spec.id)
+            self._literal_symptoms.append(spec.symptom_id)
+            self._literal_masked.append(masked)
+            self._literal_pieces.append(tuple(pieces) if len(pieces) > 1 else None)
+        if self.skipped:
+            logger.warning("matcher: %d signatures skipped, e.g. %s", len(self.skipped), self.skipped[:3])
+
+        # Anchors (and error words) -> the literals that contain them; a hit is confirmed with `in`.
+        automaton = ahocorasick.Automaton()
+        for anchor, indexes in by_anchor.items():
+            automaton.add_word(anchor, (tuple(indexes), anchor in _ERROR_WORD_SET))
+        for word in ERROR_WORDS:
+            if word not in by_anchor:
+                automaton.add_word(word, ((), True))
+        automaton.make_automaton()
+        self._automaton = automaton
+
+        self._pattern_set = None
+        if self._pattern_texts:
+            pattern_set = re2.Set.SearchSet(re2_options())
+            for text in self._pattern_texts:
+                pattern_set.Add(text)
+            pattern_set.Compile()
+            self._pattern_set = pattern_set
+        self._prefilter = _prefilter_compile(by_anchor, self._pattern_texts)
+
+    @property
+    def size(self) -> int:
+        return len(self._literal_ids) + len(self._pattern_ids)
+
+    # --- scanning ---------------------------------------------------------------------------------
+
+    def scan(self, stream: IO[bytes], *, max_bytes: int | None = None, max_line: int | None = None) -> ScanReport:
+        """Scan a binary stream (plain or gzip) and report what matched where; see the module docstring."""
+        reader = BlockReader(stream, max_bytes=max_bytes or max_input_bytes(),
+                              max_line=max_line or max_line_bytes())
+        state = _ScanState(max_line=reader.max_line)
+        with _gc_paused():
+            for chunk in reader.chunks():
+                state.lines_before += self._scan_chunk(chunk, state)
+        if reader.bytes_read == 0:
+            raise MatchInputError("There is nothing to match: the input is empty.")
+        state.lines_total = state.lines_before + (0 if reader.ended_with_newline else 1)
+        notices = reader.notices
+        if state.cut_lines:
+            notices.append(
+                f"{state.cut_lines} line{'s were' if state.cut_lines > 1 else ' was'} longer than "
+                f"{size_label(reader.max_line)}; only the start of each was checked."
+            )
+        if state.invalid_utf8:
+            notices.append("Some bytes were not valid UTF-8; they are shown as �.")
+        if state.unknown.overflow:
+            notices.append("There were too many different unknown errors to group them all.")
+        return ScanReport(
+            hits=state.hits, unknown=state.unknown.groups(), truncated=reader.truncated,
+            notices=notices, bytes_read=reader.bytes_read, lines_read=state.lines_total,
+        )
+
+    def _scan_chunk(self, buf: bytes, state: _ScanState) -> int:
+        """Scan one block of whole lines; returns how many line breaks it held."""
+        if not state.invalid_utf8 and not buf.isascii():
+            try:
+                buf.decode("utf-8")
+            except UnicodeDecodeError:
+                state.invalid_utf8 = True
+        candidates, newlines = self._candidate_lines(buf)
+        if not candidates:
+            return newlines
+        max_line = state.max_line
+        raw_lines = []
+        for _, start, end in candidates:
+            if end - start > max_line:
+                state.cut_lines += 1
+                end = start + max_line
+            raw_lines.append(buf[start:end])
+        text = b"\n".join(raw_lines).decode("utf-8", "replace")
+        lines = text.split("\n")
+        masked_lines = mask_text(text).split("\n")
+        automaton_iter = self._automaton.iter
+        literal_masked, literal_pieces = self._literal_masked, self._literal_pieces
+        pattern_set = self._pattern_set
+        for position, (offset, start, end) in enumerate(candidates):
+            masked = masked_lines[position]
+            # literal index -> True for a strict match, False for a loose one
+            literal_hits: dict[int, bool] = {}
+            tried: set[int] = set()
+            error_word = False
+            for _, (indexes, is_error_word) in automaton_iter(masked):
+                error_word = error_word or is_error_word
+                for index in indexes:
+                    if index in tried:
+                        continue
+                    tried.add(index)
+                    if literal_masked[index] in masked:
+                        literal_hits[index] = True
+                    elif literal_pieces[index] is not None and loose_match(literal_pieces[index], masked):
+                        literal_hits[index] = False
+            pattern_hits = pattern_set.Match(raw_lines[position]) if pattern_set is not None else None
+            number = state.lines_before + offset + 1
+            if literal_hits or pattern_hits:
+                self._record(state, buf, start, end, number, lines[position], literal_hits, pattern_hits or ())
+            elif error_word and not _CALM_LEVEL.search(masked[:80]):
+                state.unknown.add(lines[position].rstrip("\r")[:DISPLAY_LINE_CHARS], masked, number)
+        return newlines
+
+    def _candidate_lines(self, buf: bytes) -> tuple[list[tuple[int, int, int]], int]:
+        """(line offset in the block, line start, line end) of every line the prefilter flags, and the
+        block's count of line breaks (counted on the way, so the block is counted once)."""
+        match = self._prefilter.Match
+        lowered = buf.lower()
+        found = []
+        position, end = 0, len(buf)
+        line_offset = counted = 0
+        while position < end:
+            span = match(_UNANCHORED, lowered, position, end)[0]
+            if span == _NO_MATCH:
+                break
+            newline = buf.rfind(b"\n", position, span[0])
+            line_start = position if newline < 0 else newline + 1
+            line_end = buf.find(b"\n", span[0])
+            if line_end < 0:
+                line_end = end
+            line_offset += buf.count(b"\n", counted, line_start)
+            counted = line_start
+            found.append((line_offset, line_start, line_end))
+            position = line_end + 1
+        return found, line_offset + buf.count(b"\n", counted)
+
+    def _record(self, state: _ScanState, buf: bytes, start: int, end: int, number: int, line: str,
+                literal_hits: dict[int, bool], pattern_hits: Iterable[int]) -> None:
+        by_symptom: dict[int, list[tuple[str, int]]] = {}
+        for index in literal_hits:
+            by_symptom.setdefault(self._literal_symptoms[index], []).append(("literal", index))
+        for index in pattern_hits:
+            by_symptom.setdefault(self._pattern_symptoms[index], []).append(("pattern", index))
+        context = None
+        for symptom_id, signatures in by_symptom.items():
+            hits = state.hits.get(symptom_id)
+            if hits is None:
+                hits = state.hits[symptom_id] = SymptomHits(symptom_id=symptom_id)
+            hits.line_count += 1
+            for kind, index in signatures:
+                if kind == "literal":
+                    closeness = len(self._literal_masked[index])
+                    # A loose match (pieces with words between them) ranks below a strict one of its size.
+                    hits.specificity = max(hits.specificity, closeness if literal_hits[index] else closeness // 2)
+                    hits.signature_ids.add(self._literal_ids[index])
+                else:
+                    hits.specificity = max(hits.specificity, _pattern_specificity(self._pattern_texts[index]))
+                    hits.signature_ids.add(self._pattern_ids[index])
+            if len(hits.line_numbers) < MAX_LINES_PER_SYMPTOM:
+                hits.line_numbers.append(number)
+            if len(hits.lines) < MAX_SHOWN_LINES_PER_SYMPTOM:
+                if context is None:
+                    context = _context(buf, start, end)
+                hits.lines.append(LineHit(number=number, text=line.rstrip("\r")[:DISPLAY_LINE_CHARS],
+                                          before=context[0], after=context[1], signatures=signatures))
+
+    def highlight(self, hit: LineHit) -> None:
+        """Find where in the line a signature matched (done only for lines that will be shown)."""
+        for kind, index in hit.signatures:
+            if kind == "pattern":
+                regexes = (self._pattern_regexes[index],)
+            else:
+                regexes = self._locators.get(index)
+                if regexes is None:
+                    regexes = self._locators[index] = literal_locators(self._literal_masked[index])
+            for regex in regexes:
+                found = regex.search(hit.text)
+                if found is not None and found.end() > found.start():
+                    hit.highlight = (found.start(), found.end())
+                    return
+
+
+def _anchor_windows(pieces: list[tuple[str, bool]]) -> list[str]:
+    """Candidate anchors of a masked literal: the start and end of each piece, cut to ANCHOR_CHARS.
+
+    Each appears verbatim (up to case and whitespace) in any raw line whose masked form matches the
+    literal, strictly or loosely, so scanning raw text for one of them finds every line it can match.
+    """
+    windows = []
+    for piece, _ in pieces:
+        if not piece:
+            continue
+        windows.append(piece[:ANCHOR_CHARS].strip())
+        if len(piece) > ANCHOR_CHARS:
+            windows.append(piece[-ANCHOR_CHARS:].strip())
+    return [window for window in windows if window]
+
+
+def _anchor_score(window: str, shared: int) -> tuple:
+    """Higher is better. Long anchors, and phrases more than single words (a lone word is often a
+    service or host name that is on every line), are rare in ordinary log text; an anchor many
+    signatures share sends each flagged line through many checks. A doubling of sharing costs 4 chars."""
+    size = len(window) if " " in window else len(window) - 12
+    return len(window) >= MIN_ANCHOR_CHARS, window.isascii(), size - 4 * math.log2(shared)
+
+
+def _pattern_specificity(text: str) -> int:
+    """How much a pattern pins down, comparable with a literal's length: its plain characters."""
+    return sum(1 for char in text if char.isalnum() or char == " ")
+
+
+def _context(buf: bytes, start: int, end: int) -> tuple[list[str], list[str]]:
+    """Up to CONTEXT_LINES lines either side of buf[start:end], within the same block."""
+    first = start
+    for _ in range(CONTEXT_LINES):
+        if first <= 0:
+            break
+        first = buf.rfind(b"\n", 0, first - 1) + 1
+    last = end
+    for _ in range(CONTEXT_LINES):
+        if last >= len(buf) - 1:
+            break
+        following = buf.find(b"\n", last + 1)
+        last = len(buf) if following < 0 else following
+    # A neighbour can be a huge line: only its part nearest the match is kept.
+    first, last = max(first, start - 8 * CONTEXT_LINE_CHARS), min(last, end + 8 * CONTEXT_LINE_CHARS)
+    before = [_display(raw) for raw in buf[first:start].split(b"\n")[:-1]] if start > first else []
+    after = [_display(raw) for raw in buf[end + 1:last].split(b"\n")] if last > end + 1 else []
+    return before, after
+
+
+def _display(raw: bytes) -> str:
+    return raw[:CONTEXT_LINE_CHARS].decode("utf-8", "replace").rstrip("\r")
+
+
+# --- scan results ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class LineHit:
+    number: int
+    text: str
+    before: list[str]
+    after: list[str]
+    highlight: tuple[int, int] | None = None
+    signatures: list[tuple[str, int]] = field(default_factory=list, repr=False)
+
+    @property
+    def before_numbered(self) -> list[tuple[int, str]]:
+        first = self.number - len(self.before)
+        return [(first + offset, text) for offset, text in enumerate(self.before)]
+
+    @property
+    def after_numbered(self) -> list[tuple[int, str]]:
+        return [(self.number + 1 + offset, text) for offset, text in enumerate(self.after)]
+
+    @property
+    def parts(self) -> tuple[str, str, str]:
+        """(before, highlighted, after) pieces of the line, for templates."""
+        if not self.highlight:
+            return "", self.text, ""
+        start, end = self.highlight
+        return self.text[:start], self.text[start:end], self.text[end:]
+
+
+@dataclass
+class SymptomHits:
+    symptom_id: int
+    line_count: int = 0
+    specificity: int = 0
+    signature_ids: set[int] = field(default_factory=set)
+    line_numbers: list[int] = field(default_factory=list)
+    lines: list[LineHit] = field(default_factory=list)
+
+
+@dataclass
+class ScanReport:
+    hits: dict[int, SymptomHits]
+    unknown: list[UnknownGroup]
+    truncated: bool
+    notices: list[str]
+    bytes_read: int
+    lines_read: int
+
+
+@dataclass
+class _ScanState:
+    max_line: int
+    lines_before: int = 0
+    lines_total: int = 0
+    cut_lines: int = 0
+    invalid_utf8: bool = False
+    hits: dict[int, SymptomHits] = field(default_factory=dict)
+    unknown: UnknownLines = field(default_factory=UnknownLines)

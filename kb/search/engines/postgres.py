@@ -1,0 +1,201 @@
+"""PostgreSQL search: a stored weighted ``search_vector`` kept by a trigger, GIN indexes, ts_rank, ts_headline.
+
+Title is weight A, symptom signatures/titles and tags B, summary C, body D; ``search_head`` indexes only
+titles, symptoms and tags (for the priority fetch and the signature pre-filter) and pg_trgm gives typo
+tolerance. The DDL lives in ``kb/migrations/0002_search.py``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from ..highlight import HIGHLIGHT_START, HIGHLIGHT_STOP
+from ..query import ParsedQuery
+from ..spelling import max_edits
+from .base import SIGNATURE_LIMIT, STRICT, Candidate, Engine, Filters
+
+
+class PostgresEngine(Engine):
+    vendor = "postgresql"
+    # ts_rank of a good title match is ~0.6; scaled so typical matches spread over the 0..1 range.
+    rank_scale = 3.0
+    WEIGHTS = "{0.1, 0.2, 0.4, 1.0}"  # D (body), C (summary), B (signatures, tags), A (title)
+    HEADLINE_OPTIONS = f"StartSel={HIGHLIGHT_START}, StopSel={HIGHLIGHT_STOP}, MaxWords=30, MinWords=15"
+
+    def ids_sql(self, ids: Sequence[int]) -> tuple[str, list[Any]]:
+        return "= ANY(%s)", [list(ids)]
+
+
+    SYMPTOMS_JSON = (
+        "(SELECT coalesce(json_agg(json_build_array(sy.id, sy.title, sg.text) ORDER BY sy.id, sg.id), '[]') "
+        "FROM kb_symptom_articles sa JOIN kb_symptom sy ON sy.id = sa.symptom_id "
+        "LEFT JOIN kb_signature sg ON sg.symptom_id = sy.id WHERE sa.article_id = a.id)"
+    )
+
+    @staticmethod
+    def _websearch(words: Iterable[str], phrases: Iterable[tuple[str, ...]], *, joiner: str = " ") -> str:
+        parts = list(words) + [f'"{" ".join(p)}"' for p in phrases]
+        return joiner.join(parts)
+
+    def tsquery(self, query: ParsedQuery, mode: str) -> tuple[str, list[Any]]:
+        """SQL for the tsquery of one stage; every word is already alphanumeric, so nothing can inject."""
+        parts, params = [], []
+        exclusions = " ".join([f"-{t}" for t in query.excluded_terms] +
+                              [f'-"{" ".join(p)}"' for p in query.excluded_phrases])
+        if mode == STRICT or len(query.terms) + bool(query.prefix) <= 1:
+            text = " ".join(x for x in (self._websearch(query.terms, query.phrases), exclusions) if x)
+            if text:
+                parts.append("websearch_to_tsquery('english', %s)")
+                params.append(text)
+            if query.prefix:
+                parts.append("to_tsquery('english', %s)")
+                params.append(f"{query.prefix}:*")
+        else:
+            required = " ".join(x for x in (self._websearch((), query.phrases), exclusions) if x)
+            if required:
+                parts.append("websearch_to_tsquery('english', %s)")
+                params.append(required)
+            any_parts, any_params = [], []
+            if query.terms:
+                any_parts.append("websearch_to_tsquery('english', %s)")
+                any_params.append(" or ".join(query.terms))
+            if query.prefix:
+                any_parts.append("to_tsquery('english', %s)")
+                any_params.append(f"{query.prefix}:*")
+            parts.append("(" + " || ".join(any_parts) + ")")
+            params += any_params
+        return "(" + " && ".join(parts) + ")", params
+
+    def candidates(self, query: ParsedQuery, mode: str, filters: Filters, *, sort: str, rank: bool,
+                   limit: int, priority: bool = False) -> list[Candidate]:
+        tsq, tsq_params = self.tsquery(query, mode)
+        match_sql, match_params = f"a.search_vector @@ {tsq}", tsq_params
+        if priority:
+            # The same match within titles, symptoms and tags only: the small search_head index alone.
+            # Exclusions must still hold for the whole article.
+            match_sql = f"a.search_head @@ {tsq}"
+            if query.excluded_terms or query.excluded_phrases:
+                match_sql, match_params = f"{match_sql} AND a.search_vector @@ {tsq}", [*tsq_params, *tsq_params]
+        where, where_params = self.filter_sql(filters)
+        rank_sql, rank_params = (f"ts_rank('{self.WEIGHTS}', a.search_vector, {tsq}, 0)", tsq_params) if rank \
+            else ("0", [])
+        order = "ORDER BY a.updated_at DESC" if sort == "recent" else ""
+        rows = self._rows(
+            f"SELECT {self.CANDIDATE_COLUMNS.format(rank=rank_sql)} "
+            f"FROM kb_article a WHERE {match_sql} AND {where} {order} LIMIT %s",
+            [*rank_params, *match_params, *where_params, limit],
+        )
+        return self._candidate_rows(rows)
+
+    def signature_hits(self, query: ParsedQuery, filters: Filters) -> dict[int, int]:
+        checks, params, prefilters, prefilter_params = [], [], [], []
+        for token in query.error_tokens:
+            checks.append("a.search_signatures ~* %s")
+            params.append(token.pattern)
+            prefilters.append(token.index_words)
+        for fragment in query.fragments:
+            checks.append("a.search_signatures ILIKE %s")
+            params.append("%" + re.sub(r"([\\%_])", r"\\\1", fragment) + "%")
+            prefilters.append(fragment)
+        if not checks:
+            return {}
+        # Signatures are in search_head too, so its exact word index narrows each check to a handful of
+        # rows before the regex or ILIKE runs (a trigram scan of common trigrams would not).
+        conditions = []
+        for check, param, words in zip(checks, params, prefilters, strict=True):
+            conditions.append(f"(a.search_head @@ plainto_tsquery('english', kb_search_clean(%s)) AND {check})")
+            prefilter_params += [words, param]
+        where, where_params = self.filter_sql(filters)
+        hits = " + ".join(f"({c})::int" for c in checks)
+        exclude_sql, exclude_params = "", []
+        if query.excluded_terms or query.excluded_phrases:
+            exclude_sql = "AND NOT a.search_vector @@ websearch_to_tsquery('english', %s)"
+            exclude_params = [" or ".join(list(query.excluded_terms) +
+                                          [f'"{" ".join(p)}"' for p in query.excluded_phrases])]
+        rows = self._rows(
+            f"SELECT a.id, {hits} FROM kb_article a WHERE ({' OR '.join(conditions)}) AND {where} {exclude_sql} "
+            "LIMIT %s",
+            [*params, *prefilter_params, *where_params, *exclude_params, SIGNATURE_LIMIT],
+        )
+        return {r[0]: int(r[1]) for r in rows if r[1]}
+
+    def headline_query(self, query: ParsedQuery) -> tuple[str, list[Any]]:
+        """Any of the words or phrases, so every match in the snippet is marked."""
+        parts, params = [], []
+        if query.terms or query.phrases:
+            parts.append("websearch_to_tsquery('english', %s)")
+            params.append(self._websearch(query.terms, query.phrases, joiner=" or "))
+        if query.prefix:
+            parts.append("to_tsquery('english', %s)")
+            params.append(f"{query.prefix}:*")
+        return (f"({' || '.join(parts)})" if parts else ""), params
+
+    def headlines(self, query: ParsedQuery, ids: Sequence[int]) -> dict[int, str]:
+        return {row[0]: row[-1] for row in self.page_rows(query, ids, highlight=True)}
+
+    def page_rows(self, query: ParsedQuery, ids: Sequence[int], *, highlight: bool) -> list[tuple]:
+        """One round trip: ts_headline runs only for these rows, in the same statement."""
+        tsq, tsq_params = self.headline_query(query)
+        in_ids, params = self.ids_sql(ids)
+        if not highlight or not tsq:
+            sql = self.PAGE_SELECT.format(headline="", in_ids=in_ids, symptoms=self.SYMPTOMS_JSON)
+            return [(*row, "") for row in self._rows(sql, params)]
+        headline = (", ts_headline('english', kb_search_plain(a.summary || E'\\n\\n' || left(a.body, 20000)), "
+                    f"{tsq}, %s)")
+        return self._rows(self.PAGE_SELECT.format(headline=headline, in_ids=in_ids, symptoms=self.SYMPTOMS_JSON),
+                          [*tsq_params, self.HEADLINE_OPTIONS, *params])
+
+    def fuzzy(self, text: str, filters: Filters, limit: int) -> list[tuple[int, str]]:
+        where, where_params = self.filter_sql(filters)
+        text = text.lower()[:200]
+        rows = self._rows(
+            "SELECT a.id, a.title || E'\\n' || a.search_signatures FROM kb_article a "
+            f"WHERE (%s <%% a.title OR %s <%% a.search_signatures) AND {where} "
+            "ORDER BY greatest(word_similarity(%s, a.title), word_similarity(%s, a.search_signatures)) DESC "
+            "LIMIT %s",
+            [text, text, *where_params, text, text, limit],
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    # kb_search_matches() (see the migration) counts through the GIN index whatever the planner thinks:
+    # an unknown word has no statistics, and "EXISTS ... LIMIT 1" would otherwise scan every row.
+    def word_known(self, word: str, *, prefix: bool = False) -> bool:
+        return not self.unknown_words([(word, prefix)])
+
+    def word_matches(self, word: str, limit: int = 1, *, prefix: bool = False) -> int:
+        tsq = "to_tsquery('english', %s)" if prefix else "plainto_tsquery('english', %s)"
+        rows = self._rows(f"SELECT kb_search_matches({tsq}, %s)", [f"{word}:*" if prefix else word, limit])
+        return int(rows[0][0])
+
+    def unknown_words(self, words: Sequence[tuple[str, bool]]) -> set[str]:
+        if not words:
+            return set()
+        # CASE fixes the order: the vocabulary lookup first, the index only for words it does not know
+        # (a common word's posting list is long even when one match would do).
+        rows = self._rows(
+            "SELECT w.word FROM unnest(%s::text[], %s::boolean[]) AS w(word, prefix) "
+            "WHERE CASE WHEN EXISTS (SELECT 1 FROM kb_search_word v WHERE v.word = w.word) THEN false "
+            "ELSE kb_search_matches(CASE WHEN w.prefix THEN to_tsquery('english', w.word || ':*') "
+            "ELSE plainto_tsquery('english', w.word) END, 1) = 0 END",
+            [[w for w, _ in words], [p for _, p in words]],
+        )
+        return {r[0] for r in rows}
+
+    def near_words(self, word: str) -> list[str]:
+        # pg_trgm's nearest neighbours through the GiST index; no WHERE clause, so the planner always
+        # walks the index (a length filter here made it scan and sort the whole vocabulary instead).
+        slack = max_edits(word)
+        rows = self._rows("SELECT word FROM kb_search_word ORDER BY word <-> %s LIMIT 30", [word])
+        return [r[0] for r in rows if abs(len(r[0]) - len(word)) <= slack]
+
+    def add_words(self, words: Sequence[str]) -> None:
+        if words:
+            with self.connection.cursor() as cursor:
+                cursor.execute(
+                    "INSERT INTO kb_search_word (word) SELECT unnest(%s::varchar[]) ON CONFLICT DO NOTHING",
+                    [list(words)],
+                )
+
+
