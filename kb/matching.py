@@ -45,6 +45,7 @@ from django.db.models import Count, Max, Q, Sum
 from django.db.models.functions import Coalesce
 from drain3.drain import Drain
 
+from .hooks import trees_for_symptoms
 from .masking import (
     MASK,
     SEPARATORS,
@@ -57,7 +58,6 @@ from .masking import (
 )
 from .models import Article, Severity, Signature, Solution, Symptom, SymptomSolution
 from .selectors import article_visible_q
-from .trees import trees_for_symptoms
 
 logger = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from django.views.decorators.http import require_safe
 
 from .. import search as kb_search
 from .. import selectors
+from ..hooks import trees_for_articles
 from ..models import SearchQueryLog, System
-from ..trees import trees_for_articles
 
 SORTS = (("relevance", "Best match"), ("recent", "Recently updated"))
 

@@ -46,11 +46,12 @@ class Command(BaseCommand):
                 self.stdout.write(line)
         except ChecksImportError as exc:
             raise CommandError("starter checks refused:\n  " + "\n  ".join(exc.errors)) from None
-        # Decision trees last: they refer to the articles and checks loaded above.
-        if not options["dry_run"]:
-            from kb.trees import TreeInvalid, starter_trees_load
+        # Steps other apps add (kb.hooks), e.g. decision trees, which refer to the articles and checks above.
+        from kb.hooks import StarterStepRefused, starter_steps
 
+        for step in starter_steps():
             try:
-                self.stdout.write(starter_trees_load(directory=directory).summary_line())
-            except TreeInvalid as exc:
-                raise CommandError("starter decision trees refused:\n  " + "\n  ".join(exc.errors)) from None
+                for line in step(directory=directory, dry_run=options["dry_run"]):
+                    self.stdout.write(line)
+            except StarterStepRefused as exc:
+                raise CommandError(f"{exc.what} refused:\n  " + "\n  ".join(exc.errors)) from None

@@ -1,9 +1,12 @@
-"""Decision trees and their walkthroughs (imported into kb.models, so Django sees them as kb models).
+"""Decision trees and their walkthroughs.
 
 A tree belongs to a system and is a graph of typed nodes keyed by a short ``key``; its YAML form
-(kb.trees) is the source of truth that revisions snapshot. A walkthrough is one person's (or bot's) path
-through a tree, stored step by step so it can be resumed, changed at any earlier step, analysed and
-attached to an incident as a transcript.
+(trees.yaml_io) is the source of truth that revisions snapshot. A walkthrough is one person's (or
+bot's) path through a tree, stored step by step so it can be resumed, changed at any earlier step,
+analysed and attached to an incident as a transcript.
+
+The tables keep the names they had when these models lived in kb (``db_table``), so moving the models
+into their own app moved no data (migrations trees/0001 and kb/0005 change Django's state only).
 """
 
 from __future__ import annotations
@@ -14,9 +17,7 @@ from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
-from .models import Article, Solution, Symptom, System
-
-__all__ = ["DecisionTree", "TreeNode", "TreeRevision", "Walkthrough", "WalkthroughStep"]
+from kb.models import Article, Solution, Symptom, System
 
 
 class DecisionTreeQuerySet(models.QuerySet):
@@ -57,6 +58,7 @@ class DecisionTree(models.Model):
     objects = DecisionTreeQuerySet.as_manager()
 
     class Meta:
+        db_table = "kb_decisiontree"
         ordering = ["system__name", "title"]
         constraints = [models.UniqueConstraint(fields=["system", "slug"], name="kb_tree_unique_slug_per_system")]
 
@@ -64,7 +66,7 @@ class DecisionTree(models.Model):
         return self.title
 
     def get_absolute_url(self) -> str:
-        return reverse("kb:tree_detail", kwargs={"system_slug": self.system.slug, "slug": self.slug})
+        return reverse("trees:tree_detail", kwargs={"system_slug": self.system.slug, "slug": self.slug})
 
 
 class TreeNode(models.Model):
@@ -106,6 +108,7 @@ class TreeNode(models.Model):
     objects = TreeNodeQuerySet.as_manager()
 
     class Meta:
+        db_table = "kb_treenode"
         ordering = ["tree", "position", "id"]
         constraints = [models.UniqueConstraint(fields=["tree", "key"], name="kb_treenode_unique_key_per_tree")]
 
@@ -133,6 +136,7 @@ class TreeRevision(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        db_table = "kb_treerevision"
         ordering = ["tree", "-number"]
         constraints = [models.UniqueConstraint(fields=["tree", "number"], name="kb_treerevision_unique_number")]
 
@@ -165,6 +169,7 @@ class Walkthrough(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        db_table = "kb_walkthrough"
         ordering = ["-started_at", "-id"]
         indexes = [
             models.Index(fields=["tree", "outcome"]),
@@ -176,12 +181,12 @@ class Walkthrough(models.Model):
         return f"{self.tree} #{self.pk} ({self.outcome})"
 
     def get_absolute_url(self) -> str:
-        return reverse("kb:walkthrough_resume", kwargs={"system_slug": self.tree.system.slug,
-                                                         "slug": self.tree.slug, "pk": self.pk})
+        return reverse("trees:walkthrough_resume", kwargs={"system_slug": self.tree.system.slug,
+                                                            "slug": self.tree.slug, "pk": self.pk})
 
     def step_url(self, number: int) -> str:
-        return reverse("kb:walkthrough_step", kwargs={"system_slug": self.tree.system.slug, "slug": self.tree.slug,
-                                                       "pk": self.pk, "number": number})
+        return reverse("trees:walkthrough_step", kwargs={"system_slug": self.tree.system.slug,
+                                                          "slug": self.tree.slug, "pk": self.pk, "number": number})
 
     @property
     def is_finished(self) -> bool:
@@ -210,6 +215,7 @@ class WalkthroughStep(models.Model):
     left_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        db_table = "kb_walkthroughstep"
         ordering = ["walkthrough", "order"]
         constraints = [models.UniqueConstraint(fields=["walkthrough", "order"], name="kb_walkstep_unique_order")]
         indexes = [models.Index(fields=["node_key"])]

@@ -9,10 +9,10 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from diagnostics.models import Check
+from kb.models import Article, Solution
 
-from .models import Article, Solution
-from .tree_models import DecisionTree, TreeNode
-from .trees import MAX_ANSWERS, MAX_PROMPT_CHARS, MAX_YAML_BYTES, STATES
+from .limits import MAX_ANSWERS, MAX_PROMPT_CHARS, MAX_YAML_BYTES, STATES
+from .models import DecisionTree, TreeNode
 
 HOST_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.:-]{0,252}$")
 
@@ -146,7 +146,7 @@ class NodeForm(forms.Form):
         return _parse_answers(self.cleaned_data.get("answers") or "")
 
     def node_document(self) -> dict[str, Any]:
-        """The node as a YAML-document mapping, for kb.trees.tree_node_update to validate with the tree."""
+        """The node as a YAML-document mapping, for services.tree_node_update to validate with the tree."""
         data = self.cleaned_data
         item: dict[str, Any] = {"key": self.node.key, "kind": self.node.kind}
         for name in ("title", "prompt"):
