@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from diagnostics.models import CheckRun
-from kb.models import DecisionTree, Walkthrough
+from trees.models import DecisionTree, Walkthrough
 
 from .test_trees_support import TREE_YAML
 
 # The shared fixtures (shop, tree, listening_port) live in test_trees_support.
-pytest_plugins = ["tests.kb.test_trees_support"]
+pytest_plugins = ["tests.trees.test_trees_support"]
 
 pytestmark = pytest.mark.django_db
 
@@ -24,9 +24,9 @@ def bearer(key: str) -> dict:
 
 def test_trees_list_filters_by_system_and_hides_drafts(api_client, tree, read_key):
     other = TREE_YAML.replace("slug: api-down", "slug: draft-one").replace("status: published", "status: draft")
-    from kb import trees
+    from trees import services
 
-    trees.tree_import_yaml(text=other)
+    services.tree_import_yaml(text=other)
     listed = api_client.get("/api/v1/trees/?system=shop", **bearer(read_key)).json()
     assert [t["slug"] for t in listed["results"]] == ["api-down"]
     assert api_client.get("/api/v1/trees/?system=nope", **bearer(read_key)).json()["results"] == []
@@ -123,7 +123,7 @@ def test_a_bot_can_go_back_change_an_answer_and_escalate(api_client, tree, write
     assert [s["node_key"] for s in changed["steps"]] == ["running", "port", "fixed-config"]
     answer(choice="not_fixed")
     escalated = answer(choice="escalate").json()
-    assert escalated["outcome"] == "escalated" and escalated["incident_url"].startswith("/incidents/new/?title=")
+    assert escalated["outcome"] == "escalated" and escalated["incident_url"] == f"/incidents/new/?walkthrough={wid}"
     transcript = api_client.get(f"/api/v1/walkthroughs/{wid}/transcript/", **bearer(write_key)).json()
     assert "2. Does the API port accept connections? — It works (OK)" in transcript["text"]
 

@@ -10,15 +10,16 @@ from django.conf import settings
 from django.core.management import call_command
 
 from diagnostics.models import Check
-from kb import trees
-from kb.models import Article, DecisionTree, TreeNode, TreeRevision
-from kb.trees import TreeInvalid
+from kb.models import Article
 from tests.factories import ArticleFactory, SystemFactory
+from trees import limits, mermaid, services, starter, yaml_io
+from trees.exceptions import TreeInvalid
+from trees.models import DecisionTree, TreeNode, TreeRevision
 
 from .test_trees_support import TREE_YAML
 
 # The shared fixtures (shop, tree, listening_port) live in test_trees_support.
-pytest_plugins = ["tests.kb.test_trees_support"]
+pytest_plugins = ["tests.trees.test_trees_support"]
 
 pytestmark = pytest.mark.django_db
 
@@ -27,31 +28,31 @@ CONTENT = Path(settings.BASE_DIR) / "kb" / "content"
 
 def errors_for(text: str, **kwargs) -> list[str]:
     with pytest.raises(TreeInvalid) as caught:
-        trees.tree_import_yaml(text=text, **kwargs)
+        services.tree_import_yaml(text=text, **kwargs)
     return caught.value.errors
 
 
 def mutate(**changes) -> str:
     """The sample tree with some nodes replaced (by key) or removed (value None)."""
-    document = yaml.load(TREE_YAML, Loader=trees._Loader)
+    document = yaml.load(TREE_YAML, Loader=yaml_io._Loader)
     for key, node in changes.items():
         index = next(i for i, n in enumerate(document["nodes"]) if n["key"] == key)
         if node is None:
             document["nodes"].pop(index)
         else:
             document["nodes"][index] = node
-    return trees.yaml_dump(document)
+    return yaml_io.yaml_dump(document)
 
 
 # --- round trip ----------------------------------------------------------------------------------------
 
 
 def test_export_of_an_imported_canonical_document_is_identical_text(tree):
-    assert trees.tree_export_yaml(tree) == TREE_YAML
+    assert yaml_io.tree_export_yaml(tree) == TREE_YAML
 
 
 def test_reimport_of_unchanged_yaml_changes_nothing(tree):
-    result = trees.tree_import_yaml(text=TREE_YAML)
+    result = services.tree_import_yaml(text=TREE_YAML)
     assert (result.created, result.changed) == (False, False)
     assert tree.revisions.count() == 1
 
@@ -64,16 +65,16 @@ def test_yes_and_no_labels_stay_text_not_booleans(tree):
 def test_a_non_canonical_document_exports_canonically_and_that_round_trips(shop):
     messy = TREE_YAML.replace("check: shop-api-port", "check: Shop API port").replace(
         "    OK: fixed-config\n    WARNING: slow\n", "    warning: slow\n    ok: fixed-config\n")
-    tree = trees.tree_import_yaml(text=messy).tree
-    exported = trees.tree_export_yaml(tree)
+    tree = services.tree_import_yaml(text=messy).tree
+    exported = yaml_io.tree_export_yaml(tree)
     assert exported == TREE_YAML  # check by name -> slug, branch order and case normalised
-    again = trees.tree_import_yaml(text=exported)
-    assert not again.changed and trees.tree_export_yaml(again.tree) == exported
+    again = services.tree_import_yaml(text=exported)
+    assert not again.changed and yaml_io.tree_export_yaml(again.tree) == exported
 
 
 def test_prompt_markdown_is_rendered_and_sanitised_on_write(shop):
     text = TREE_YAML.replace("Run `systemctl status shop-api`", "<script>alert(1)</script> Run **now**")
-    tree = trees.tree_import_yaml(text=text).tree
+    tree = services.tree_import_yaml(text=text).tree
     html = tree.nodes.get(key="running").prompt_html
     assert "<strong>now</strong>" in html and "<script>" not in html
 
@@ -105,9 +106,9 @@ def test_loops_with_no_exit_are_reported(shop):
                   start={"key": "start", "kind": "instruction", "next": "running"},
                   port=None, firewall=None, slow=None, escalate=None)
     text = text.replace("fixed-config", "kept")  # drop the rest of the tree so only the loop is left
-    document = yaml.load(text, Loader=trees._Loader)
+    document = yaml.load(text, Loader=yaml_io._Loader)
     document["nodes"] = [n for n in document["nodes"] if n["key"] in ("running", "start")]
-    errors = errors_for(trees.yaml_dump(document))
+    errors = errors_for(yaml_io.yaml_dump(document))
     assert any(e.startswith("Loop with no exit") and "running" in e and "start" in e for e in errors)
 
 
@@ -152,7 +153,7 @@ def test_shape_problems_have_clear_messages(shop, text, expected):
 
 def test_binary_and_oversized_uploads_are_refused_with_a_message(shop):
     assert "not UTF-8" in errors_for(b"\xff\xfe\x00bad")[0]
-    assert "larger than" in errors_for(b"a" * (trees.MAX_YAML_BYTES + 1))[0]
+    assert "larger than" in errors_for(b"a" * (limits.MAX_YAML_BYTES + 1))[0]
 
 
 # --- revisions and editing -----------------------------------------------------------------------------
@@ -160,7 +161,7 @@ def test_binary_and_oversized_uploads_are_refused_with_a_message(shop):
 
 def test_every_change_is_a_revision_with_the_yaml_snapshot(tree, staff_user):
     changed = TREE_YAML.replace("Is the API process running?", "Is shop-api running?")
-    result = trees.tree_import_yaml(text=changed, author=staff_user, note="Clearer question")
+    result = services.tree_import_yaml(text=changed, author=staff_user, note="Clearer question")
     assert result.changed and result.tree.revision == 2
     latest = TreeRevision.objects.get(tree=tree, number=2)
     assert latest.yaml == changed and latest.author == staff_user and latest.note == "Clearer question"
@@ -169,31 +170,31 @@ def test_every_change_is_a_revision_with_the_yaml_snapshot(tree, staff_user):
 
 def test_removed_nodes_are_deleted_and_kept_nodes_keep_their_rows(tree):
     port_id = tree.nodes.get(key="port").pk
-    document = yaml.load(TREE_YAML, Loader=trees._Loader)
+    document = yaml.load(TREE_YAML, Loader=yaml_io._Loader)
     document["nodes"] = [n for n in document["nodes"] if n["key"] != "slow"]
     document["nodes"][2]["branches"].pop("WARNING")
-    trees.tree_import_yaml(text=trees.yaml_dump(document))
+    services.tree_import_yaml(text=yaml_io.yaml_dump(document))
     assert not tree.nodes.filter(key="slow").exists()
     assert tree.nodes.get(key="port").pk == port_id
 
 
 def test_node_update_validates_the_whole_tree(tree, staff_user):
-    node = trees.tree_document(tree)["nodes"][0]
+    node = yaml_io.tree_document(tree)["nodes"][0]
     node["answers"][1]["next"] = "missing"
     with pytest.raises(TreeInvalid):
-        trees.tree_node_update(tree=tree, key="running", node=node, author=staff_user)
+        services.tree_node_update(tree=tree, key="running", node=node, author=staff_user)
     node["answers"][1]["next"] = "escalate"  # valid on its own, but then nothing leads to "start"
     assert any("Unreachable" in e and "start" in e for e in errors_for_update(tree, node))
     node["answers"][1]["next"] = "start"
     node["title"] = "Is it up?"
-    result = trees.tree_node_update(tree=tree, key="running", node=node, author=staff_user)
+    result = services.tree_node_update(tree=tree, key="running", node=node, author=staff_user)
     assert result.changed and tree.nodes.get(key="running").title == "Is it up?"
     assert tree.revisions.count() == 2
 
 
 def errors_for_update(tree, node) -> list[str]:
     with pytest.raises(TreeInvalid) as caught:
-        trees.tree_node_update(tree=tree, key=node["key"], node=node)
+        services.tree_node_update(tree=tree, key=node["key"], node=node)
     return caught.value.errors
 
 
@@ -204,7 +205,7 @@ def test_uploading_yaml_for_another_slug_over_a_tree_is_refused(tree):
 
 def test_deleting_a_check_used_by_a_tree_keeps_the_tree_and_export_then_names_the_gap(tree):
     Check.objects.get(slug="shop-api-port").delete()
-    text = trees.tree_export_yaml(tree)
+    text = yaml_io.tree_export_yaml(tree)
     assert "check:" not in text.split("key: port", 1)[1].split("- key:", 1)[0]
     assert any("needs a check" in e for e in errors_for(text))
 
@@ -217,13 +218,13 @@ def test_links_between_trees_resolve_within_and_across_systems(tree):
             "  - label: Only payments\n    next: c\n"
             "- key: b\n  kind: link\n  tree: shop/api-down\n"
             "- key: c\n  kind: solution\n  article: card-errors\n  next: b\n")
-    pay = trees.tree_import_yaml(text=text).tree
+    pay = services.tree_import_yaml(text=text).tree
     assert pay.nodes.get(key="b").linked_tree == tree
-    assert trees.tree_export_yaml(pay) == text
+    assert yaml_io.tree_export_yaml(pay) == text
 
 
 def test_mermaid_source_lists_every_node_and_edge_without_markup(tree):
-    source = trees.tree_mermaid(tree)
+    source = mermaid.tree_mermaid(tree)
     assert source.startswith("flowchart TD")
     assert source.count("-->") == 2 + 1 + 4 + 3  # question, instruction, check, three solutions' "not fixed"
     assert "<" not in source.replace("-->", "")
@@ -260,7 +261,7 @@ def test_starter_trees_load_validate_round_trip_and_reload_idempotently(starter_
     for path in files:
         where = f"{path.parent.parent.name}/_trees/{path.name}"
         tree = DecisionTree.objects.get(source_file=where)
-        assert trees.tree_export_yaml(tree) == path.read_text(), where
+        assert yaml_io.tree_export_yaml(tree) == path.read_text(), where
         assert tree.symptoms.exists(), where
     # Most trees verify a step by themselves, and together they send walkers to many starter articles.
     with_checks = DecisionTree.objects.filter(nodes__kind=TreeNode.Kind.CHECK).distinct().count()
@@ -270,7 +271,7 @@ def test_starter_trees_load_validate_round_trip_and_reload_idempotently(starter_
     assert not TreeNode.objects.filter(kind=TreeNode.Kind.LINK, linked_tree__isnull=True).exists()
 
     revisions = TreeRevision.objects.count()
-    report = trees.starter_trees_load(directory=CONTENT)
+    report = starter.starter_trees_load(directory=CONTENT)
     assert not report.created and not report.updated and len(report.unchanged) == len(files)
     assert TreeRevision.objects.count() == revisions
 

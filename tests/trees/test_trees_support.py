@@ -11,10 +11,10 @@ from collections.abc import Iterator
 import pytest
 
 from diagnostics.services import check_create
-from kb import trees
 from kb.markdown import render_markdown
 from kb.models import Solution, Symptom, System
 from tests.factories import ArticleFactory, SystemFactory
+from trees import services
 
 TREE_YAML = """\
 slug: api-down
@@ -108,7 +108,7 @@ def shop(db) -> System:
 
 @pytest.fixture
 def tree(shop):
-    return trees.tree_import_yaml(text=TREE_YAML, note="test").tree
+    return services.tree_import_yaml(text=TREE_YAML, note="test").tree
 
 
 def aim_check(target: str, **fields) -> None:

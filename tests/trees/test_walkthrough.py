@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlsplit
-
 import pytest
 
 from diagnostics.models import Check, CheckRun
-from kb import trees
-from kb.models import Walkthrough, WalkthroughStep
-from kb.trees import WalkthroughError
+from trees import analytics, hooks, selectors, services
+from trees import walkthrough as walking
+from trees.context import context_from_text
+from trees.exceptions import WalkthroughError
+from trees.models import Walkthrough, WalkthroughStep
 
 from .test_trees_support import TREE_YAML, aim_check
 
 # The shared fixtures (shop, tree, listening_port) live in test_trees_support.
-pytest_plugins = ["tests.kb.test_trees_support"]
+pytest_plugins = ["tests.trees.test_trees_support"]
 
 pytestmark = pytest.mark.django_db
 Outcome = Walkthrough.Outcome
@@ -25,9 +25,9 @@ def walk(tree, user, django_capture_on_commit_callbacks):
     """Start as ``user`` and answer "Yes" (the process runs), which enters the check node and runs it."""
 
     def _walk(context: dict | None = None) -> Walkthrough:
-        walkthrough = trees.walkthrough_start(tree=tree, user=user, context=context)
+        walkthrough = walking.walkthrough_start(tree=tree, user=user, context=context)
         with django_capture_on_commit_callbacks(execute=True):
-            trees.walkthrough_answer(walkthrough=walkthrough, step_number=1, choice="Yes", user=user)
+            walking.walkthrough_answer(walkthrough=walkthrough, step_number=1, choice="Yes", user=user)
         return walkthrough
 
     return _walk
@@ -38,7 +38,7 @@ def keys(walkthrough: Walkthrough) -> list[str]:
 
 
 def settle(walkthrough: Walkthrough) -> WalkthroughStep | None:
-    return trees.walkthrough_check_settle(walkthrough=walkthrough)
+    return walking.walkthrough_check_settle(walkthrough=walkthrough)
 
 
 # --- check nodes branch on each state ------------------------------------------------------------------
@@ -70,19 +70,19 @@ def test_unknown_check_asks_the_walker_instead(walk, user):
     aim_check("10.255.255.1:80")  # outside the allowlist: the check cannot run, so it cannot tell
     walkthrough = walk()
     assert settle(walkthrough) is None
-    step = trees.walkthrough_current(walkthrough)
+    step = selectors.walkthrough_current(walkthrough)
     assert (step.node_key, step.check_state, step.is_answered) == ("port", "unknown", False)
-    result = trees.walkthrough_answer(walkthrough=walkthrough, step_number=2, choice="I can't tell", user=user)
+    result = walking.walkthrough_answer(walkthrough=walkthrough, step_number=2, choice="I can't tell", user=user)
     assert result.step.node_key == "escalate"
     assert walkthrough.steps.get(order=2).answered_by_check is False
 
 
 def test_walker_may_answer_a_check_themselves_before_it_finishes(tree, user):
-    walkthrough = trees.walkthrough_start(tree=tree, user=user)
-    trees.walkthrough_answer(walkthrough=walkthrough, step_number=1, choice="1", user=user)  # run not executed
-    step = trees.walkthrough_current(walkthrough)
+    walkthrough = walking.walkthrough_start(tree=tree, user=user)
+    walking.walkthrough_answer(walkthrough=walkthrough, step_number=1, choice="1", user=user)  # run not executed
+    step = selectors.walkthrough_current(walkthrough)
     assert step.check_run.status == CheckRun.Status.QUEUED
-    trees.walkthrough_answer(walkthrough=walkthrough, step_number=2, choice="ok", user=user)
+    walking.walkthrough_answer(walkthrough=walkthrough, step_number=2, choice="ok", user=user)
     from diagnostics.services import check_runs_execute
 
     check_runs_execute(run_ids=[step.check_run_id])
@@ -91,9 +91,9 @@ def test_walker_may_answer_a_check_themselves_before_it_finishes(tree, user):
 
 
 def test_anonymous_walkers_answer_checks_themselves(tree):
-    walkthrough = trees.walkthrough_start(tree=tree, session_key="s" * 32)
-    trees.walkthrough_answer(walkthrough=walkthrough, step_number=1, choice="Yes")
-    step = trees.walkthrough_current(walkthrough)
+    walkthrough = walking.walkthrough_start(tree=tree, session_key="s" * 32)
+    walking.walkthrough_answer(walkthrough=walkthrough, step_number=1, choice="Yes")
+    step = selectors.walkthrough_current(walkthrough)
     assert step.node_key == "port" and step.check_run is None
     assert not CheckRun.objects.exists()
 
@@ -132,7 +132,7 @@ def test_hosts_outside_the_allowlist_never_get_a_check_made_for_them(tree, walk)
     ("2024-05-01 12:00:01 ERROR worker crashed", {}),
 ])
 def test_host_and_port_are_extracted_from_log_lines(line, expected):
-    assert trees.context_from_text(line) == expected
+    assert context_from_text(line) == expected
 
 
 # --- answers, going back, changing answers, resuming ---------------------------------------------------
@@ -141,7 +141,7 @@ def test_host_and_port_are_extracted_from_log_lines(line, expected):
 def test_solution_yes_ends_the_walkthrough_resolved(walk, user):
     walkthrough = walk()
     step = settle(walkthrough)
-    result = trees.walkthrough_answer(walkthrough=walkthrough, step_number=step.order, choice="fixed", user=user)
+    result = walking.walkthrough_answer(walkthrough=walkthrough, step_number=step.order, choice="fixed", user=user)
     walkthrough.refresh_from_db()
     assert (walkthrough.outcome, walkthrough.exit_node_key) == (Outcome.RESOLVED, "firewall")
     assert walkthrough.finished_at is not None and result.step.order == 3
@@ -150,8 +150,8 @@ def test_solution_yes_ends_the_walkthrough_resolved(walk, user):
 def test_changing_an_earlier_answer_drops_the_later_steps(walk, user):
     walkthrough = walk()
     settle(walkthrough)
-    trees.walkthrough_answer(walkthrough=walkthrough, step_number=3, choice="fixed", user=user)
-    result = trees.walkthrough_answer(walkthrough=walkthrough, step_number=1, choice="No", user=user)
+    walking.walkthrough_answer(walkthrough=walkthrough, step_number=3, choice="fixed", user=user)
+    result = walking.walkthrough_answer(walkthrough=walkthrough, step_number=1, choice="No", user=user)
     walkthrough.refresh_from_db()
     assert keys(walkthrough) == ["running", "start"] and result.step.node_key == "start"
     assert walkthrough.outcome == Outcome.IN_PROGRESS and walkthrough.finished_at is None
@@ -160,26 +160,26 @@ def test_changing_an_earlier_answer_drops_the_later_steps(walk, user):
 def test_giving_the_same_answer_again_keeps_the_later_steps(walk, user):
     walkthrough = walk()
     settle(walkthrough)
-    result = trees.walkthrough_answer(walkthrough=walkthrough, step_number=1, choice="yes", user=user)
+    result = walking.walkthrough_answer(walkthrough=walkthrough, step_number=1, choice="yes", user=user)
     assert result.step.order == 2 and keys(walkthrough) == ["running", "port", "firewall"]
 
 
 def test_going_back_reopens_the_previous_step_without_rerunning_its_check(walk):
     walkthrough = walk()
     settle(walkthrough)
-    step = trees.walkthrough_go_back(walkthrough=walkthrough)
+    step = walking.walkthrough_go_back(walkthrough=walkthrough)
     assert step.node_key == "port" and not step.is_answered and step.auto_answer is False
     assert settle(walkthrough) is None  # the old result does not answer it again
-    assert trees.walkthrough_go_back(walkthrough=walkthrough).node_key == "running"
+    assert walking.walkthrough_go_back(walkthrough=walkthrough).node_key == "running"
     with pytest.raises(WalkthroughError, match="first step"):
-        trees.walkthrough_go_back(walkthrough=walkthrough)
+        walking.walkthrough_go_back(walkthrough=walkthrough)
 
 
 def test_rerun_queues_the_check_again(walk, user, django_capture_on_commit_callbacks):
     walkthrough = walk()
     settle(walkthrough)
     with django_capture_on_commit_callbacks(execute=True):
-        trees.walkthrough_answer(walkthrough=walkthrough, step_number=2, choice="rerun", user=user)
+        walking.walkthrough_answer(walkthrough=walkthrough, step_number=2, choice="rerun", user=user)
     assert CheckRun.objects.count() == 2 and keys(walkthrough) == ["running", "port"]
     assert settle(walkthrough).node_key == "firewall"
 
@@ -187,20 +187,20 @@ def test_rerun_queues_the_check_again(walk, user, django_capture_on_commit_callb
 def test_bad_choices_are_refused_with_the_choices_offered(walk, user):
     walkthrough = walk()
     with pytest.raises(WalkthroughError, match="choose one of: ok"):
-        trees.walkthrough_answer(walkthrough=walkthrough, step_number=2, choice="maybe", user=user)
+        walking.walkthrough_answer(walkthrough=walkthrough, step_number=2, choice="maybe", user=user)
     with pytest.raises(WalkthroughError, match="no step 9"):
-        trees.walkthrough_answer(walkthrough=walkthrough, step_number=9, choice="ok", user=user)
+        walking.walkthrough_answer(walkthrough=walkthrough, step_number=9, choice="ok", user=user)
 
 
 def test_an_unfinished_walkthrough_is_offered_for_resuming(walk, tree, user, other_user):
     walkthrough = walk()
-    assert trees.walkthrough_for_visitor(tree=tree, user=user, session_key=None) == walkthrough
-    assert trees.walkthrough_for_visitor(tree=tree, user=other_user, session_key=None) is None
+    assert selectors.walkthrough_for_visitor(tree=tree, user=user, session_key=None) == walkthrough
+    assert selectors.walkthrough_for_visitor(tree=tree, user=other_user, session_key=None) is None
 
 
 def test_restart_abandons_and_starts_with_the_same_context(walk, user):
     walkthrough = walk({"host": "127.0.0.1", "port": "1"})
-    fresh = trees.walkthrough_restart(walkthrough=walkthrough, user=user)
+    fresh = walking.walkthrough_restart(walkthrough=walkthrough, user=user)
     walkthrough.refresh_from_db()
     assert walkthrough.outcome == Outcome.ABANDONED and walkthrough.exit_node_key == "port"
     assert fresh.context == {"host": "127.0.0.1", "port": "1"} and keys(fresh) == ["running"]
@@ -209,47 +209,64 @@ def test_restart_abandons_and_starts_with_the_same_context(walk, user):
 # --- escalation, links, transcripts --------------------------------------------------------------------
 
 
-def test_escalation_prefills_the_incident_form_with_a_transcript(walk, user):
+def escalate(walk, user) -> Walkthrough:
     walkthrough = walk({"host": "127.0.0.1", "port": "5432", "line": "connect ECONNREFUSED 127.0.0.1:5432"})
     settle(walkthrough)
-    trees.walkthrough_answer(walkthrough=walkthrough, step_number=3, choice="not_fixed", user=user)
-    trees.walkthrough_answer(walkthrough=walkthrough, step_number=4, choice="escalate", user=user)
+    walking.walkthrough_answer(walkthrough=walkthrough, step_number=3, choice="not_fixed", user=user)
+    walking.walkthrough_answer(walkthrough=walkthrough, step_number=4, choice="escalate", user=user)
     walkthrough.refresh_from_db()
+    return walkthrough
+
+
+def test_escalation_links_to_the_incident_form_by_walkthrough_id(walk, user):
+    walkthrough = escalate(walk, user)
     assert walkthrough.outcome == Outcome.ESCALATED
-    url = trees.walkthrough_incident_url(walkthrough)
-    parts = urlsplit(url)
-    query = {k: v[0] for k, v in parse_qs(parts.query).items()}
-    assert parts.path == "/incidents/new/"
-    assert query["system"] == "shop" and query["severity"] == "sev2"
-    assert "The shop API is down" in query["title"]
-    transcript = query["transcript"]
+    assert selectors.walkthrough_incident_url(walkthrough) == f"/incidents/new/?walkthrough={walkthrough.pk}"
+
+
+def test_escalation_prefill_carries_title_system_severity_and_the_transcript(walk, user):
+    walkthrough = escalate(walk, user)
+    escalation = selectors.walkthrough_escalation(walkthrough_id=walkthrough.pk, user=user)
+    assert escalation.system_slug == "shop" and escalation.severity == "sev2"
+    assert "The shop API is down" in escalation.title
+    transcript = escalation.transcript
     assert "1. Is the API process running? — Yes" in transcript
     assert "[check: CRITICAL" in transcript and "(answered by the check)" in transcript
     assert "Values from the log: host=127.0.0.1, port=5432" in transcript
-    assert transcript == trees.walkthrough_transcript(walkthrough)
+    assert transcript == selectors.walkthrough_transcript(walkthrough)
 
 
-def test_a_long_transcript_is_shortened_to_fit_a_request_line(walk, monkeypatch):
+def test_escalation_prefill_is_refused_to_visitors_who_cannot_see_the_walkthrough(walk, user):
+    from django.contrib.auth.models import AnonymousUser
+
+    walkthrough = escalate(walk, user)
+    assert selectors.walkthrough_escalation(walkthrough_id=walkthrough.pk, user=AnonymousUser()) is None
+    assert selectors.walkthrough_escalation(walkthrough_id=walkthrough.pk + 1000, user=user) is None
+
+
+def test_the_incident_link_stays_short_however_long_the_transcript(walk):
     walkthrough = walk({"line": "x" * 500})
     settle(walkthrough)
-    full = trees.walkthrough_incident_url(walkthrough)
-    monkeypatch.setattr(trees, "MAX_PREFILL_URL", len(full) - 200)
-    url = trees.walkthrough_incident_url(walkthrough)
-    assert len(url) <= len(full) - 200
-    transcript = parse_qs(urlsplit(url).query)["transcript"][0]
-    assert "shortened; the full transcript is at" in transcript and transcript.endswith("/transcript/)")
+    assert len(selectors.walkthrough_transcript(walkthrough)) > 500
+    assert len(selectors.walkthrough_incident_url(walkthrough)) < 60
+
+
+def test_without_a_registered_incident_form_there_is_no_escalation_link(walk, user, monkeypatch):
+    walkthrough = escalate(walk, user)
+    monkeypatch.setattr(hooks, "_escalation_url_builder", None)
+    assert selectors.walkthrough_incident_url(walkthrough) is None
 
 
 def test_link_nodes_continue_in_the_linked_tree_with_the_same_context(tree, user):
     text = ("slug: entry\ntitle: Where to start\nsystem: shop\nstatus: published\nentry: go\nnodes:\n"
             "- key: go\n  kind: link\n  tree: api-down\n")
-    first = trees.tree_import_yaml(text=text).tree
-    walkthrough = trees.walkthrough_start(tree=first, user=user, context={"port": "80"})
-    result = trees.walkthrough_answer(walkthrough=walkthrough, step_number=1, choice="continue", user=user)
+    first = services.tree_import_yaml(text=text).tree
+    walkthrough = walking.walkthrough_start(tree=first, user=user, context={"port": "80"})
+    result = walking.walkthrough_answer(walkthrough=walkthrough, step_number=1, choice="continue", user=user)
     walkthrough.refresh_from_db()
     assert walkthrough.outcome == Outcome.LINKED
     assert result.child.tree == tree and result.child.parent == walkthrough and result.child.context == {"port": "80"}
-    assert trees.walkthrough_transcript(result.child).startswith("Decision tree “Where to start”")
+    assert selectors.walkthrough_transcript(result.child).startswith("Decision tree “Where to start”")
 
 
 def test_a_removed_node_stops_the_walkthrough_with_a_clear_message(walk, user):
@@ -258,11 +275,11 @@ def test_a_removed_node_stops_the_walkthrough_with_a_clear_message(walk, user):
     text = TREE_YAML.replace("    CRITICAL: firewall\n", "    CRITICAL: escalate\n")
     text = text.replace("- key: firewall\n  kind: solution\n  title: Open the port in the firewall\n"
                         "  article: firewall-rules\n  next: escalate\n", "")
-    trees.tree_import_yaml(text=text)
+    services.tree_import_yaml(text=text)
     with pytest.raises(WalkthroughError, match="removed from the tree"):
-        trees.walkthrough_answer(walkthrough=walkthrough, step_number=3, choice="fixed", user=user)
+        walking.walkthrough_answer(walkthrough=walkthrough, step_number=3, choice="fixed", user=user)
     # Earlier steps still work: changing the check's answer takes the tree as it is now.
-    assert trees.walkthrough_answer(walkthrough=walkthrough, step_number=2, choice="critical",
+    assert walking.walkthrough_answer(walkthrough=walkthrough, step_number=2, choice="critical",
                                     user=user).step.node_key == "escalate"
 
 
@@ -275,16 +292,16 @@ def test_analytics_count_starts_completions_outcomes_and_flag_abandons(tree, use
     from django.utils import timezone
 
     def finish(*answers: tuple[int, str]) -> Walkthrough:
-        walkthrough = trees.walkthrough_start(tree=tree, user=user)
+        walkthrough = walking.walkthrough_start(tree=tree, user=user)
         for number, choice in answers:
-            trees.walkthrough_answer(walkthrough=walkthrough, step_number=number, choice=choice, user=user)
+            walking.walkthrough_answer(walkthrough=walkthrough, step_number=number, choice=choice, user=user)
         return walkthrough
 
     finish((1, "Yes"), (2, "ok"), (3, "fixed"))  # resolved at fixed-config
     finish((1, "Yes"), (2, "ok"), (3, "fixed"))
     finish((1, "Yes"), (2, "critical"), (3, "not_fixed"), (4, "escalate"))  # escalated
     gave_up = finish((1, "No"))
-    trees.walkthrough_abandon(walkthrough=gave_up)  # abandoned at "start"
+    walking.walkthrough_abandon(walkthrough=gave_up)  # abandoned at "start"
     stale = finish((1, "No"))
     Walkthrough.objects.filter(pk=stale.pk).update(updated_at=timezone.now() - timedelta(days=2))
     finish()  # still going, recent: neither finished nor abandoned
@@ -292,7 +309,7 @@ def test_analytics_count_starts_completions_outcomes_and_flag_abandons(tree, use
     WalkthroughStep.objects.filter(order=1, left_at__isnull=False).update(
         entered_at=timezone.now() - timedelta(minutes=2), left_at=timezone.now())
 
-    stats = trees.tree_analytics(tree)
+    stats = analytics.tree_analytics(tree)
     assert stats.starts == 6 and stats.completions == 3
     assert (stats.outcomes["resolved"], stats.outcomes["escalated"], stats.outcomes["abandoned"]) == (2, 1, 2)
     by_key = {row.key: row for row in stats.nodes}

@@ -7,14 +7,14 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from diagnostics.models import CheckRun
 from diagnostics.services import check_runs_execute
-from kb import trees
-from kb.models import Walkthrough
 from tests.factories import SignatureFactory
+from trees import walkthrough as walking
+from trees.models import Walkthrough
 
 from .test_trees_support import TREE_YAML
 
 # The shared fixtures (shop, tree, listening_port) live in test_trees_support.
-pytest_plugins = ["tests.kb.test_trees_support"]
+pytest_plugins = ["tests.trees.test_trees_support"]
 
 pytestmark = pytest.mark.django_db
 HX = {"HTTP_HX_REQUEST": "true"}
@@ -57,14 +57,14 @@ def test_start_keeps_the_context_and_rejects_bad_values(client, user, tree):
 def test_step_page_shows_the_question_and_its_answers(client, started):
     response = client.get(started.step_url(1))
     body = response.content.decode()
-    assert template_names(response)[0] == "kb/walkthrough.html"
+    assert template_names(response)[0] == "trees/walkthrough.html"
     assert "Is the API process running?" in body and 'value="1"' in body and ">Yes</button>" in body
     assert response["Vary"].count("HX-Request") == 1
 
 
 def test_htmx_answer_swaps_in_the_next_step_and_pushes_its_url(client, started):
     response = client.post(started.step_url(1), {"choice": "2"}, **HX)
-    assert template_names(response)[0] == "kb/partials/walkthrough_step.html"
+    assert template_names(response)[0] == "trees/partials/walkthrough_step.html"
     assert response["HX-Push-Url"] == started.step_url(2)
     assert "Start the service" in response.content.decode()
 
@@ -128,7 +128,7 @@ def test_escalating_redirects_to_the_prefilled_incident_form(client, started):
     client.post(started.step_url(2), {"choice": "critical"})
     client.post(started.step_url(3), {"choice": "not_fixed"})
     response = client.post(started.step_url(4), {"choice": "escalate"})
-    assert response.status_code == 302 and response["Location"].startswith("/incidents/new/?title=")
+    assert response.status_code == 302 and response["Location"] == f"/incidents/new/?walkthrough={started.pk}"
     form = client.get(response["Location"]).content.decode()
     assert "not solved by the decision tree" in form and "A walkthrough transcript will be attached" in form
     htmx = client.post(started.step_url(4), {"choice": "escalate"}, **HX)
@@ -250,9 +250,9 @@ def test_yaml_download_and_upload_round_trip(client, staff_user, tree):
 
 
 def test_analytics_page_shows_numbers_and_flags(client, staff_user, tree):
-    walkthrough = trees.walkthrough_start(tree=tree, user=staff_user)
-    trees.walkthrough_answer(walkthrough=walkthrough, step_number=1, choice="No", user=staff_user)
-    trees.walkthrough_abandon(walkthrough=walkthrough)
+    walkthrough = walking.walkthrough_start(tree=tree, user=staff_user)
+    walking.walkthrough_answer(walkthrough=walkthrough, step_number=1, choice="No", user=staff_user)
+    walking.walkthrough_abandon(walkthrough=walkthrough)
     client.force_login(staff_user)
     body = client.get("/trees/shop/api-down/analytics/").content.decode()
     assert 'data-stat="starts">1<' in body and "needs rework" in body
