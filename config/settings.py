@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "common",
     "diagnostics",
     "kb",
+    "trees",
     "incidents",
 ]
 
@@ -249,8 +250,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ArticleStatusEnum": "kb.models.Article.Status",
         "CheckStateEnum": "diagnostics.models.CheckState",
-        "TreeNodeKindEnum": "kb.tree_models.TreeNode.Kind",
-        "WalkthroughOutcomeEnum": "kb.tree_models.Walkthrough.Outcome",
+        "TreeNodeKindEnum": "trees.models.TreeNode.Kind",
+        "WalkthroughOutcomeEnum": "trees.models.Walkthrough.Outcome",
     },
 }
 

@@ -7,6 +7,7 @@ from diagnostics.views import health
 
 api_v1 = [
     path("", include("kb.api.urls")),
+    path("", include("trees.api.urls")),
     path("", include("diagnostics.api.urls")),
     path("", include("accounts.api_urls")),
     path("", include("incidents.api.urls")),
@@ -25,6 +26,7 @@ urlpatterns = [
     path("diagnostics/", include("diagnostics.urls")),
     path("incidents/", include("incidents.urls")),
     path("", include("kb.urls")),
+    path("", include("trees.urls")),
 ]
 
 # Under /api/ these answer in the API's JSON error shape; elsewhere they defer to Django's pages.

@@ -17,3 +17,10 @@ class IncidentsConfig(AppConfig):
         outbox.outbox_handler_register(outbox.TOPIC_CHECKS, handle_checks)
         outbox.outbox_handler_register(outbox.TOPIC_MATCH_REPORT, handle_match_report)
         outbox.outbox_handler_register(outbox.TOPIC_ATTACHMENT, handle_attachment)
+
+        from django.urls import reverse
+
+        from trees.hooks import register_escalation_url
+
+        # Escalating a decision-tree walkthrough opens the incident form, which reads the walkthrough itself.
+        register_escalation_url(lambda walkthrough: f"{reverse('incidents:new')}?walkthrough={walkthrough.pk}")

@@ -20,6 +20,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from common.htmx import render_page_or_fragment, vary_on_htmx, wants_fragment
 from kb.models import System
+from trees.selectors import walkthrough_escalation
 
 from . import charts, integrations, selectors
 from .filtersets import IncidentFilter
@@ -103,23 +104,32 @@ def incident_list(request: HttpRequest) -> HttpResponse:
 # --- filing -----------------------------------------------------------------------------------
 
 def _prefill(request: HttpRequest) -> dict:
-    """The prefill hook: ?title=&system=<slug or id>&body=&transcript=&severity=<slug> (e.g. from a decision tree)."""
+    """The prefill hook: ?title=&system=<slug or id>&body=&severity=<slug>, or ?walkthrough=<id> (an
+    escalated decision tree: its title, system, summary, suggested severity and transcript)."""
+    params = {name: request.GET.get(name, "").strip() for name in ("title", "system", "body", "severity")}
+    transcript = ""
+    walkthrough_id = request.GET.get("walkthrough", "").strip()
+    if walkthrough_id.isascii() and walkthrough_id.isdigit() and len(walkthrough_id) <= 18:
+        escalation = walkthrough_escalation(walkthrough_id=int(walkthrough_id), user=request.user)
+        if escalation is not None:
+            params = {"title": escalation.title, "system": escalation.system_slug, "body": escalation.body,
+                      "severity": escalation.severity}
+            transcript = escalation.transcript
     initial: dict = {}
-    if title := request.GET.get("title", "").strip():
-        initial["title"] = title[:200]
-    system_ref = request.GET.get("system", "").strip()
-    if system_ref:
+    if params["title"]:
+        initial["title"] = params["title"][:200]
+    if system_ref := params["system"]:
         lookup = {"pk": int(system_ref)} if system_ref.isdigit() else {"slug": system_ref}
         initial["system"] = System.objects.filter(**lookup).values_list("pk", flat=True).first()
-    if body := request.GET.get("body", "").strip():
-        initial["what_happened"] = body[:50_000]
-    if transcript := request.GET.get("transcript", "").strip():
+    if params["body"]:
+        initial["what_happened"] = params["body"][:50_000]
+    if transcript:
         initial["transcript"] = transcript[:20_000]
         initial.setdefault("what_happened", "")
-    if severity := request.GET.get("severity", "").strip():
+    if params["severity"]:
         from .models import Severity
 
-        found = Severity.objects.filter(slug=severity).values_list("pk", flat=True).first()
+        found = Severity.objects.filter(slug=params["severity"]).values_list("pk", flat=True).first()
         if found:
             initial["severity"] = found
     return initial

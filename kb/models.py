@@ -242,6 +242,3 @@ class SearchQueryLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.query[:60]} ({self.result_count})"
-
-
-from .tree_models import *  # noqa: E402,F401,F403  (decision trees live in their own module)

@@ -4,7 +4,6 @@ from .views import browse, checks, editing
 from .views import imports as import_views
 from .views import matching as matching_views
 from .views import search as search_views
-from .views import trees as tree_views
 
 app_name = "kb"
 
@@ -31,6 +30,4 @@ urlpatterns = [
          name="article_checks_run"),
     path("symptoms/<int:pk>/checks/run/", checks.symptom_checks_run_view, name="symptom_checks_run"),
     path("check-results/<uuid:batch>/", checks.check_results, name="check_results"),
-    # Decision trees and walkthroughs (the routes are listed next to their views).
-    *tree_views.urlpatterns,
 ]

@@ -3,7 +3,6 @@ from rest_framework.routers import DefaultRouter
 
 from .matching.views import MatchAPIView
 from .search.views import SearchAPIView
-from .trees import TreeViewSet, WalkthroughViewSet
 from .views import ArticleViewSet, RevisionViewSet, SolutionViewSet, SymptomViewSet, SystemViewSet
 
 router = DefaultRouter()
@@ -12,8 +11,6 @@ router.register("articles", ArticleViewSet, basename="kb-article")
 router.register("revisions", RevisionViewSet, basename="kb-revision")
 router.register("symptoms", SymptomViewSet, basename="kb-symptom")
 router.register("solutions", SolutionViewSet, basename="kb-solution")
-router.register("trees", TreeViewSet, basename="kb-tree")
-router.register("walkthroughs", WalkthroughViewSet, basename="kb-walkthrough")
 
 urlpatterns = [
     path("search/", SearchAPIView.as_view(), name="kb-search"),

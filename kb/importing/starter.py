@@ -1,14 +1,13 @@
 """Starter content: kb/content/<system>/_system.yml plus one article per *.md with YAML front matter.
 
 Every file is checked before anything is written; articles are keyed by their file, so a retitled
-article is updated in place. What loads after the articles (checks, decision trees) is listed in
-`STARTER_LOADERS` at the end of this module.
+article is updated in place. What loads after the articles (decision trees) are steps other apps
+register in `kb.hooks`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -220,47 +219,3 @@ def content_import(*, directory: Path, dry_run: bool = False, prune: bool = Fals
     if touched:
         index_articles(touched)
     return reports
-
-
-# --------------------------------------------------------------------------------------------------
-# After the articles: what other features load from the same content directory
-# --------------------------------------------------------------------------------------------------
-# `load_starter_content` runs every registered loader after the articles and checks (not on a dry
-# run). A loader takes the content directory, returns one summary line, and raises StarterRefused
-# with its reasons. Decision trees are the only one: `_decision_trees_load` below is the single place
-# where starter loading calls into trees; when trees become their own app, that app registers its
-# loader in its AppConfig.ready() and these few lines go.
-
-StarterLoader = Callable[[Path], str]
-STARTER_LOADERS: list[StarterLoader] = []
-
-
-class StarterRefused(Exception):
-    """A loader refused its part of the starter content; `errors` are one line each."""
-
-    def __init__(self, what: str, errors: list[str]) -> None:
-        super().__init__(f"{what}:\n  " + "\n  ".join(errors))
-        self.what = what
-        self.errors = errors
-
-
-def starter_loader_register(loader: StarterLoader) -> None:
-    if loader not in STARTER_LOADERS:
-        STARTER_LOADERS.append(loader)
-
-
-def starter_loaders_run(*, directory: Path) -> list[str]:
-    """Run every registered loader in order; StarterRefused from one stops the rest."""
-    return [loader(Path(directory)) for loader in STARTER_LOADERS]
-
-
-def _decision_trees_load(directory: Path) -> str:
-    from ..trees import TreeInvalid, starter_trees_load
-
-    try:
-        return starter_trees_load(directory=directory).summary_line()
-    except TreeInvalid as exc:
-        raise StarterRefused("starter decision trees refused", list(exc.errors)) from None
-
-
-starter_loader_register(_decision_trees_load)

@@ -13,7 +13,7 @@ from django.db.models.functions import Coalesce
 
 from ..models import Article, Solution, Symptom, SymptomSeverity, SymptomSolution
 from ..selectors import article_visible_q
-from ..trees import trees_for_symptoms
+from ..hooks import trees_for_symptoms
 from .clustering import UnknownGroup
 from .engine import LineHit, Matcher, ScanReport
 from .reader import MatchInputError

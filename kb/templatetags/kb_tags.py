@@ -1,8 +1,9 @@
 """Presentation filters for knowledge-base templates: formatting only, no decisions."""
 
 from django import template
+from django.utils.safestring import mark_safe
 
-from .. import selectors
+from .. import hooks, selectors
 
 register = template.Library()
 
@@ -38,3 +39,12 @@ def heading_parts(heading_path: str) -> list[str]:
 def diff_sign(kind: str) -> str:
     """The gutter mark of a diff row."""
     return {"insert": "+", "delete": "−", "change": "~"}.get(kind, "")
+
+
+@register.simple_tag(takes_context=True)
+def hook_includes(context: template.Context, slot: str, **values: object) -> str:
+    """Render the templates other apps registered for ``slot`` (kb.hooks), with the page's context."""
+    engine = context.template.engine
+    with context.push(**values):
+        return mark_safe("".join(engine.get_template(name).render(context)  # noqa: S308 (templates escape)
+                                 for name in hooks.page_includes(slot)))

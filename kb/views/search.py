@@ -11,8 +11,8 @@ from common.htmx import render_page_or_fragment
 
 from .. import search as kb_search
 from .. import selectors
+from ..hooks import trees_for_articles
 from ..models import SearchQueryLog, System
-from ..trees import trees_for_articles
 
 SORTS = (("relevance", "Best match"), ("recent", "Recently updated"))
 

@@ -10,10 +10,10 @@ import pytest
 from playwright.sync_api import expect
 
 from diagnostics.services import check_create
-from kb import trees
 from kb.markdown import render_markdown
 from kb.models import Signature, Solution, Symptom
 from tests.factories import ArticleFactory, SystemFactory
+from trees import services
 
 TREE = """\
 slug: api-down
@@ -88,7 +88,7 @@ def test_from_a_pasted_error_through_a_self_answering_check_to_a_fix_and_to_an_i
     # The tree's own check aims at a closed port; the log line's values point it at a listening one.
     check_create(name="Shop API port", slug="shop-api-port", type="tcp", target=f"127.0.0.1:{closed_port()}",
                  retries=0, timeout_seconds=2)
-    trees.tree_import_yaml(text=TREE)
+    services.tree_import_yaml(text=TREE)
 
     login(user.username, password)
     page.goto("/match/")

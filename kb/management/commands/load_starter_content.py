@@ -7,7 +7,6 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from kb.importing import GuideRejected, content_import
-from kb.importing.starter import StarterRefused, starter_loaders_run
 
 DEFAULT_CONTENT_DIR = Path(settings.BASE_DIR) / "kb" / "content"
 
@@ -47,10 +46,12 @@ class Command(BaseCommand):
                 self.stdout.write(line)
         except ChecksImportError as exc:
             raise CommandError("starter checks refused:\n  " + "\n  ".join(exc.errors)) from None
-        # The registered loaders (decision trees) last: they refer to the articles and checks loaded above.
-        if not options["dry_run"]:
+        # Steps other apps add (kb.hooks), e.g. decision trees, which refer to the articles and checks above.
+        from kb.hooks import StarterStepRefused, starter_steps
+
+        for step in starter_steps():
             try:
-                for line in starter_loaders_run(directory=directory):
+                for line in step(directory=directory, dry_run=options["dry_run"]):
                     self.stdout.write(line)
-            except StarterRefused as exc:
-                raise CommandError(str(exc)) from None
+            except StarterStepRefused as exc:
+                raise CommandError(f"{exc.what} refused:\n  " + "\n  ".join(exc.errors)) from None

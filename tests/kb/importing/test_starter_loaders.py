@@ -1,4 +1,4 @@
-"""Loaders registered with the starter loader run after the articles; a refusal stops the command."""
+"""Steps other apps register in kb.hooks run after the starter articles; a refusal stops the command."""
 
 import shutil
 from io import StringIO
@@ -8,8 +8,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from kb.importing import starter
-from kb.importing.starter import StarterRefused
+from kb import hooks
+from kb.hooks import StarterStepRefused
 from kb.models import Article
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "content"
@@ -28,19 +28,21 @@ def load(directory: Path, *args: str) -> str:
     return out.getvalue()
 
 
-def test_decision_trees_are_a_registered_loader():
-    assert starter._decision_trees_load in starter.STARTER_LOADERS
+def test_decision_trees_register_a_starter_step():
+    from trees.starter import starter_step
+
+    assert starter_step in hooks.starter_steps()
 
 
 @pytest.mark.django_db
 def test_a_registered_loader_runs_after_the_articles_and_its_line_is_printed(content, monkeypatch):
     seen: list[int] = []
 
-    def loader(directory: Path) -> str:
+    def step(*, directory: Path, dry_run: bool) -> list[str]:
         seen.append(Article.objects.count())
-        return f"extras from {directory.name}: 1 loaded"
+        return [f"extras from {directory.name}: 1 loaded"]
 
-    monkeypatch.setattr(starter, "STARTER_LOADERS", [loader])
+    monkeypatch.setattr(hooks, "_starter_steps", [step])
 
     output = load(content)
 
@@ -49,21 +51,21 @@ def test_a_registered_loader_runs_after_the_articles_and_its_line_is_printed(con
 
 
 @pytest.mark.django_db
-def test_loaders_do_not_run_on_a_dry_run(content, monkeypatch):
-    calls: list[Path] = []
-    monkeypatch.setattr(starter, "STARTER_LOADERS", [lambda directory: calls.append(directory) or "ran"])
+def test_steps_are_told_about_a_dry_run(content, monkeypatch):
+    calls: list[bool] = []
+    monkeypatch.setattr(hooks, "_starter_steps", [lambda *, directory, dry_run: calls.append(dry_run) or []])
 
     load(content, "--dry-run")
 
-    assert calls == []
+    assert calls == [True]
 
 
 @pytest.mark.django_db
 def test_a_refusing_loader_fails_the_command_with_its_reasons(content, monkeypatch):
-    def loader(directory: Path) -> str:
-        raise StarterRefused("starter extras refused", ["a.yml: no name", "b.yml: bad link"])
+    def step(*, directory: Path, dry_run: bool) -> list[str]:
+        raise StarterStepRefused("starter extras", ["a.yml: no name", "b.yml: bad link"])
 
-    monkeypatch.setattr(starter, "STARTER_LOADERS", [loader])
+    monkeypatch.setattr(hooks, "_starter_steps", [step])
 
     with pytest.raises(CommandError) as caught:
         load(content)

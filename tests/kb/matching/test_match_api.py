@@ -55,7 +55,7 @@ def test_json_text_returns_the_matched_symptom_with_lines_solutions_and_articles
 
 
 def test_a_published_decision_tree_for_the_symptom_is_offered(api_client, redis_symptom):
-    from kb.models import DecisionTree
+    from trees.models import DecisionTree
 
     draft = DecisionTree.objects.create(system=redis_symptom.system, slug="draft", title="Draft tree",
                                         status=DecisionTree.Status.DRAFT)

@@ -1,0 +1,97 @@
+"""Extension points of the knowledge base that apps above it fill in their ``AppConfig.ready()``.
+
+kb never imports those apps (imports go one way: incidents -> trees -> kb -> diagnostics); it asks these
+registries instead, and works unchanged when nothing is registered:
+
+- **page includes**: templates an app adds to a slot of a kb page (``{% hook_includes "article_detail" %}``),
+  rendered with the page's context, e.g. the decision trees to start from an article;
+- **decision-tree providers**: ``trees_for_symptoms`` / ``trees_for_articles`` return, for many ids in one
+  query, the guided troubleshooting (anything with ``pk``, ``title`` and ``get_absolute_url()``) to start
+  for a symptom or that leads to an article; kb knows the idea, the trees app provides the rows;
+- **starter steps**: what ``load_starter_content`` runs after loading articles and checks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, Protocol
+
+
+class Linkable(Protocol):
+    pk: Any
+    title: str
+
+    def get_absolute_url(self) -> str: ...
+
+
+LinksProvider = Callable[[Iterable[int]], dict[int, Any]]
+
+
+class StarterStep(Protocol):
+    def __call__(self, *, directory: Path, dry_run: bool) -> list[str]: ...
+
+
+class StarterStepRefused(Exception):
+    """A starter step found problems and changed nothing; ``what`` names the content, ``errors`` lists them."""
+
+    def __init__(self, what: str, errors: list[str]) -> None:
+        super().__init__(f"{what}: " + "; ".join(errors[:5]))
+        self.what, self.errors = what, errors
+
+
+_page_includes: dict[str, list[str]] = {}
+_symptom_trees: list[LinksProvider] = []
+_article_trees: list[LinksProvider] = []
+_starter_steps: list[StarterStep] = []
+
+
+def _add(items: list, item: Any) -> None:
+    if item not in items:  # ready() may run more than once (tests, reloads)
+        items.append(item)
+
+
+def register_page_include(slot: str, template: str) -> None:
+    _add(_page_includes.setdefault(slot, []), template)
+
+
+def page_includes(slot: str) -> list[str]:
+    return list(_page_includes.get(slot, []))
+
+
+def register_symptom_trees(provider: LinksProvider) -> None:
+    """``provider(symptom_ids) -> {symptom_id: object}``: the one thing to start for each symptom."""
+    _add(_symptom_trees, provider)
+
+
+def register_article_trees(provider: LinksProvider) -> None:
+    """``provider(article_ids) -> {article_id: [objects]}``: what leads to each article."""
+    _add(_article_trees, provider)
+
+
+def register_starter_step(step: StarterStep) -> None:
+    _add(_starter_steps, step)
+
+
+def starter_steps() -> list[StarterStep]:
+    return list(_starter_steps)
+
+
+def trees_for_symptoms(symptom_ids: Iterable[int]) -> dict[int, Any]:
+    """The registered providers' link for each symptom (the first provider that has one wins)."""
+    ids = list(symptom_ids)
+    found: dict[int, Any] = {}
+    for provider in _symptom_trees:
+        for symptom_id, item in provider(ids).items():
+            found.setdefault(symptom_id, item)
+    return found
+
+
+def trees_for_articles(article_ids: Iterable[int]) -> dict[int, list[Any]]:
+    """Every registered provider's links for each article, in provider order."""
+    ids = list(article_ids)
+    found: dict[int, list[Any]] = {}
+    for provider in _article_trees:
+        for article_id, items in provider(ids).items():
+            found.setdefault(article_id, []).extend(items)
+    return found
