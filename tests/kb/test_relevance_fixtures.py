@@ -6,7 +6,6 @@ clean public sample logs, and error lines for the five seed guides. See the READ
 """
 
 import hashlib
-import os
 import re
 from pathlib import Path
 
@@ -167,11 +166,11 @@ def test_seed_error_lines_cover_each_seed_guide() -> None:
         assert all(case["line"].strip() and case["article"] for case in cases), guide
 
 
-@pytest.mark.skipif(not os.environ.get("TRIAGE_SEED_GUIDES"), reason="needs TRIAGE_SEED_GUIDES")
 def test_seed_error_lines_expect_sections_that_exist() -> None:
-    folder = Path(os.environ["TRIAGE_SEED_GUIDES"])
+    from tests.seeds import seed_path  # fails, not skips, when the seeds are missing
+
     for guide, cases in _load(RELEVANCE / "seed_error_lines.yml")["guides"].items():
-        text = (folder / f"{guide}.md").read_text(encoding="utf-8")
+        text = seed_path(f"{guide}.md").read_text(encoding="utf-8")
         for case in cases:
             *path, heading = case["article"]
             assert _sections(text, heading, path, emoji_prefixes=True), (guide, case["article"])
