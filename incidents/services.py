@@ -936,8 +936,11 @@ def webhook_delivery_attempt(*, delivery_id: int, now: datetime | None = None) -
     if not claimed:
         return DeliveryOutcome("in progress")
     attempts = WebhookDelivery.objects.values_list("attempts", flat=True).get(pk=delivery.pk)
+    # Chat formats (issue 12): Slack/Teams endpoints get a message built from the incident, not the event JSON.
+    from .webhook_formats import delivery_body
+    body = delivery_body(delivery)
     result = webhook_post(url=delivery.url, secret=secret, event=delivery.event, delivery_id=delivery.pk,
-                          payload=delivery.payload, timeout_seconds=settings.TRIAGE_WEBHOOK_TIMEOUT_SECONDS,
+                          payload=body, timeout_seconds=settings.TRIAGE_WEBHOOK_TIMEOUT_SECONDS,
                           now=now.timestamp())
     retry_in: int | None = None
     if result.ok:
@@ -979,10 +982,10 @@ def webhook_deliveries_requeue(*, now: datetime | None = None, stale_after: time
 
 def webhook_endpoint_create(
     *, name: str, url: str, secret: str, events: list[str], active: bool = True,
-    created_by: AbstractBaseUser | None = None,
+    created_by: AbstractBaseUser | None = None, format: str = WebhookEndpoint.Format.JSON,
 ) -> WebhookEndpoint:
     endpoint = WebhookEndpoint(name=name, url=url, secret=secret, events=sorted(set(events)), active=active,
-                               created_by=_user_or_none(created_by))
+                               created_by=_user_or_none(created_by), format=format)
     endpoint.full_clean()
     endpoint.save()
     return endpoint
