@@ -137,7 +137,7 @@ def _alert_fields(event: AlertEvent, now: datetime) -> dict[str, Any]:
 def _accept_one(
     *, source: AlertSource, event: AlertEvent, have_source_lock: bool, severities: dict, now: datetime,
 ) -> AlertOutcome:
-    alert = Alert.objects.select_for_update().select_related("incident").filter(
+    alert = Alert.objects.select_for_update(of=("self",)).select_related("incident").filter(
         source=source, fingerprint=event.fingerprint).first()
     if alert is None:
         if event.action != TRIGGER:
