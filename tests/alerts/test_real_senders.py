@@ -102,7 +102,7 @@ def test_alertmanager_notifications_open_one_incident_dedup_and_resolve(alertman
 
 
 @pytest.fixture
-def tls_server(tmp_path) -> Iterator[tuple[str, ssl.SSLContext]]:
+def tls_server() -> Iterator[tuple[str, ssl.SSLContext]]:
     """Triage served over HTTPS on loopback (the PagerDuty client refuses plain http base URLs).
 
     Yields (base URL, a client SSL context trusting the throwaway self-signed certificate).
@@ -110,9 +110,13 @@ def tls_server(tmp_path) -> Iterator[tuple[str, ssl.SSLContext]]:
     from django.core.handlers.wsgi import WSGIHandler
     from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
 
-    cert, key = self_signed_certificate(tmp_path)
+    import trustme
+
+    authority = trustme.CA()
     server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    server_context.load_cert_chain(cert, key)
+    authority.issue_cert("127.0.0.1").configure_cert(server_context)
+    client_context = ssl.create_default_context()
+    authority.configure_trust(client_context)
 
     class QuietHandler(WSGIRequestHandler):
         def log_message(self, *args: object) -> None:
@@ -132,36 +136,10 @@ def tls_server(tmp_path) -> Iterator[tuple[str, ssl.SSLContext]]:
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
-        yield f"https://127.0.0.1:{server.server_address[1]}", ssl.create_default_context(cafile=str(cert))
+        yield f"https://127.0.0.1:{server.server_address[1]}", client_context
     finally:
         server.shutdown()
         server.server_close()
-
-
-def self_signed_certificate(directory) -> tuple:
-    import ipaddress
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    private_key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.now(UTC)
-    certificate = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(private_key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(minutes=1))
-        .not_valid_after(now + timedelta(hours=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-        .sign(private_key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(private_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                   serialization.NoEncryption()))
-    return cert_path, key_path
 
 
 def test_pagerduty_client_triggers_acknowledges_and_resolves(tls_server, make_source):
