@@ -67,7 +67,9 @@ def alert_source_for_key(key: str) -> AlertSource | None:
     """The active source this key belongs to, or None (a wrong key and an unknown one look the same)."""
     if not isinstance(key, str) or len(key) != 32 or not key.isalnum():
         return None
-    source = AlertSource.objects.select_related("system", "severity").filter(key_prefix=key[:8], active=True).first()
+    # Unordered and sliced: this runs on every notification, so no ORDER BY for a unique lookup.
+    source = next(iter(AlertSource.objects.select_related("system", "severity")
+                       .filter(key_prefix=key[:8], active=True).order_by()[:1]), None)
     return source if source is not None and source.key_matches(key) else None
 
 
@@ -137,8 +139,8 @@ def _alert_fields(event: AlertEvent, now: datetime) -> dict[str, Any]:
 def _accept_one(
     *, source: AlertSource, event: AlertEvent, have_source_lock: bool, severities: dict, now: datetime,
 ) -> AlertOutcome:
-    alert = Alert.objects.select_for_update(of=("self",)).select_related("incident").filter(
-        source=source, fingerprint=event.fingerprint).first()
+    alert = next(iter(Alert.objects.select_for_update(of=("self",)).select_related("incident").filter(
+        source=source, fingerprint=event.fingerprint).order_by()[:1]), None)
     if alert is None:
         if event.action != TRIGGER:
             # Resolving or acknowledging an alert never seen (sent before this source existed): nothing to do.
