@@ -8,8 +8,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from . import receive, selectors, services
-from .forms import AlertSourceForm
 from .formats import FormatError
+from .forms import AlertSourceForm
 from .models import AlertSource
 from .samples import sample_body
 from .urls_paths import events_v2_base_url, receive_url

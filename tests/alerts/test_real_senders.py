@@ -107,10 +107,9 @@ def tls_server() -> Iterator[tuple[str, ssl.SSLContext]]:
 
     Yields (base URL, a client SSL context trusting the throwaway self-signed certificate).
     """
+    import trustme
     from django.core.handlers.wsgi import WSGIHandler
     from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
-
-    import trustme
 
     authority = trustme.CA()
     server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
