@@ -1,7 +1,8 @@
 """The HTTP side of receiving alerts: bounded body reading and the answers each sender expects.
 
-Plain Django views, not DRF: no session, no CSRF, no content negotiation; the source key in the URL
-(or the Events v2 `routing_key`) is the only credential.
+The API views (alerts/api/views.py) turn off DRF's authentication, throttling and parsing for these
+endpoints: the source key in the URL (or the Events v2 `routing_key`) is the only credential, and the
+body is read here, bounded, never by a parser.
 """
 
 import json
@@ -10,6 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, JsonResponse
+from rest_framework.request import Request
 
 from . import services
 from .formats import FormatError, parse
@@ -25,7 +27,7 @@ class BodyError(Exception):
         self.message = message
 
 
-def body_json(request: HttpRequest) -> Any:
+def body_json(request: HttpRequest | Request) -> Any:
     """The decoded JSON body; refuses a declared or actual size over TRIAGE_ALERT_MAX_BYTES before parsing."""
     limit = settings.TRIAGE_ALERT_MAX_BYTES
     try:
@@ -66,10 +68,8 @@ def accept(source: AlertSource, body: Any) -> list[services.AlertOutcome]:
     return outcomes
 
 
-def receive_keyed(request: HttpRequest, *, kind: str, key: str) -> JsonResponse:
+def receive_keyed(request: HttpRequest | Request, *, kind: str, key: str) -> JsonResponse:
     """Alertmanager, Grafana and generic: the key is in the URL; 202 with one outcome per alert."""
-    if request.method != "POST":
-        return api_error(405, "Send alerts with POST.")
     source = services.alert_source_for_key(key)
     if source is None or source.kind != kind:
         return api_error(404, "No alert source has this key.")
@@ -89,12 +89,10 @@ def pd_error(status: int, message: str, errors: list[str]) -> JsonResponse:
     return JsonResponse({"status": "invalid event", "message": message, "errors": errors}, status=status)
 
 
-def receive_events_v2(request: HttpRequest) -> JsonResponse:
+def receive_events_v2(request: HttpRequest | Request) -> JsonResponse:
     """PagerDuty Events API v2 compatible: 202 {status, message, dedup_key}, 400 {status, message, errors}."""
     from .formats import events_v2
 
-    if request.method != "POST":
-        return pd_error(405, "Method not allowed", ["Send events with POST."])
     try:
         body = body_json(request)
         key = events_v2.routing_key(body)

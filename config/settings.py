@@ -251,6 +251,7 @@ SPECTACULAR_SETTINGS = {
     # Several models have a `status`/`state` field with different choices; name each enum once here
     # (one shared dict: add entries, never a second ENUM_NAME_OVERRIDES key).
     "ENUM_NAME_OVERRIDES": {
+        "AlertSourceKindEnum": "alerts.models.AlertSource.Kind",
         "ArticleStatusEnum": "kb.models.Article.Status",
         "CheckStateEnum": "diagnostics.models.CheckState",
         "TreeNodeKindEnum": "kb.tree_models.TreeNode.Kind",

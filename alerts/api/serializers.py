@@ -31,3 +31,28 @@ class AlertSourceCreatedSerializer(AlertSourceSerializer):
 
     class Meta(AlertSourceSerializer.Meta):
         fields = AlertSourceSerializer.Meta.fields + ["key", "events_v2_base_url"]
+
+
+class OutcomeSerializer(serializers.Serializer):
+    fingerprint = serializers.CharField()
+    outcome = serializers.ChoiceField(choices=["opened", "grouped", "repeated", "reopened", "resolved",
+                                               "acknowledged", "ignored"])
+    alert_id = serializers.IntegerField(allow_null=True)
+    incident_id = serializers.IntegerField(allow_null=True)
+
+
+class AcceptedSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    alerts = OutcomeSerializer(many=True)
+
+
+class EventsV2AcceptedSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    message = serializers.CharField()
+    dedup_key = serializers.CharField()
+
+
+class EventsV2ErrorSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    message = serializers.CharField()
+    errors = serializers.ListField(child=serializers.CharField())

@@ -15,6 +15,5 @@ urlpatterns = [
     path("alerts/generic/<str:key>/", views.generic_receive, name="receive-generic"),
     # Events v2 clients append /v2/enqueue to their base URL, without a trailing slash.
     path("alerts/events/v2/enqueue", views.events_v2_enqueue, name="events-v2-enqueue"),
-    path("alerts/events/v2/enqueue/", views.events_v2_enqueue),
     *router.urls,
 ]
