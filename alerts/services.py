@@ -16,7 +16,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from . import bridge
@@ -25,6 +25,7 @@ from .models import Alert, AlertSource, source_key_hash, source_key_new
 
 Status = Alert.Status
 SOURCE_PAYLOAD_MAX_BYTES = 64 * 1024
+PAYLOAD_EVERY = timedelta(seconds=1)
 
 
 class _NeedSourceLock(Exception):
@@ -74,9 +75,16 @@ def alert_source_for_key(key: str) -> AlertSource | None:
 
 
 def alert_source_record_payload(*, source: AlertSource, body: Any, now: datetime | None = None) -> None:
-    """Keep the latest body (bounded) for the sources page. Outside the alert transaction: it is a convenience."""
+    """Keep a recent body (bounded, without the Events v2 routing key) for the sources page.
+
+    Outside the alert transaction, and at most once a second per source: during a storm every
+    notification would otherwise queue on this one row.
+    """
     now = now or timezone.now()
-    AlertSource.objects.filter(pk=source.pk).update(last_payload=bounded(body, SOURCE_PAYLOAD_MAX_BYTES),
+    if isinstance(body, dict) and "routing_key" in body:
+        body = {k: v for k, v in body.items() if k != "routing_key"}  # a secret: never stored or shown
+    AlertSource.objects.filter(Q(last_received_at__isnull=True) | Q(last_received_at__lt=now - PAYLOAD_EVERY),
+                               pk=source.pk).update(last_payload=bounded(body, SOURCE_PAYLOAD_MAX_BYTES),
                                                     last_received_at=now)
 
 

@@ -27,6 +27,8 @@ def test_trigger_answers_202_with_its_dedup_key_and_a_second_trigger_makes_no_se
     assert incident.title == "Example alert on host1.example.com"
     assert Alert.objects.get().repeat_count == 1
     assert "routing_key" not in Alert.objects.get().payload  # the key is a secret
+    source = Alert.objects.get().source
+    assert source.last_payload["dedup_key"] == "srv01/HTTP" and "routing_key" not in source.last_payload
 
 
 def test_trigger_without_dedup_key_gets_one_back(client, make_source):
