@@ -187,7 +187,7 @@ def incident_validate_field(request: HttpRequest) -> HttpResponse:
     form.is_valid()
     if not request.htmx or not name:
         return _form_page(request, form, status=200 if not form.errors else 400)
-    response = render(request, "incidents/partials/form_field.html", {"field": form[name]})
+    response = render(request, "partials/form_field.html", {"field": form[name]})
     patch_vary_headers(response, ("HX-Request",))
     return response
 

@@ -7,6 +7,8 @@ from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_safe
 
+from common.htmx import vary_on_htmx, wants_fragment
+
 from .. import search as kb_search
 from .. import selectors
 from ..models import SearchQueryLog, System
@@ -29,12 +31,16 @@ def _session_key(request: HttpRequest) -> str:
     return request.session.session_key or ""
 
 
+# The header box gets a short list that drops down under it; the page and home boxes get the result list.
+DROPDOWN_TARGET = "header-search-results"
+
+
 def _template(request: HttpRequest) -> str:
-    htmx = request.htmx
-    if not htmx or htmx.boosted or htmx.history_restore_request:
+    if not wants_fragment(request):
         return "kb/search.html"
-    # The header box swaps the whole main area; the page and home boxes swap only the result list.
-    return "kb/partials/search_panel.html" if htmx.target == "main" else "kb/partials/search_results.html"
+    if request.htmx.target == DROPDOWN_TARGET:
+        return "kb/partials/search_dropdown.html"
+    return "kb/partials/search_results.html"
 
 
 @require_safe
@@ -65,7 +71,9 @@ def search(request: HttpRequest) -> HttpResponse:
             session_key=_session_key(request), source=SearchQueryLog.Source.WEB,
         )
         log_id = log.pk
+    missing_words = selectors.search_words_without_hits(results.query) if results is not None and results.usable else []
     context = {
+        "missing_words": missing_words,
         "q": kb_search.clean_query_text(q)[: kb_search.MAX_QUERY_CHARS],
         "results": results,
         "error": error,
@@ -76,8 +84,11 @@ def search(request: HttpRequest) -> HttpResponse:
         "selected_tags": tags,
         "all_systems": System.objects.only("slug", "name").order_by("name"),
     }
-    response = render(request, _template(request), context, status=status)
-    patch_vary_headers(response, ("HX-Request", "HX-Target"))
+    template = _template(request)
+    # htmx takes a <title> from a fragment, so live results on the search page keep the tab title current.
+    context["retitle"] = template == "kb/partials/search_results.html"
+    response = vary_on_htmx(render(request, template, context, status=status))
+    patch_vary_headers(response, ("HX-Target",))
     return response
 
 
