@@ -1,14 +1,16 @@
 """Reads for the knowledge base; they own select_related/prefetch_related."""
 
 import difflib
+from datetime import timedelta
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Max, Prefetch, Q, QuerySet
+from django.utils import timezone
 
-from .models import Article, ArticleRevision, ArticleVote, Solution, Symptom, System
+from .models import Article, ArticleRevision, ArticleVote, SearchQueryLog, Solution, Symptom, System
 
 if TYPE_CHECKING:
     from .search import ParsedQuery
@@ -317,3 +319,12 @@ def search_words_without_hits(query: "ParsedQuery") -> list[str]:
         return []
     unknown = engine_for().unknown_words(words)
     return [word for word, _ in words if word in unknown]
+
+
+def search_recent_without_results(*, days: int = 7, limit: int = 8) -> list[dict]:
+    """The most recent distinct searches that found nothing (errors nobody has written up yet)."""
+    since = timezone.now() - timedelta(days=days)
+    rows = (SearchQueryLog.objects.filter(result_count=0, created_at__gte=since).exclude(normalized="")
+            .values("normalized").annotate(times=Count("pk"), last=Max("created_at"), query=Max("query"))
+            .order_by("-last")[:limit])
+    return list(rows)

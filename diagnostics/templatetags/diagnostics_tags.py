@@ -79,3 +79,16 @@ def metric_value(metric: dict) -> str:
         value = f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"
     unit = metric.get("unit") or ""
     return f"{value} {unit}".strip()
+
+
+@register.inclusion_tag("partials/state_badge.html")
+def state_badge(state: str, label: str = "") -> dict:
+    """The one badge for a check state (OK / WARNING / CRITICAL / UNKNOWN / not run), used on every page."""
+    return {"css": state_class(state), "label": label or state_label(state), "state": state or "none"}
+
+
+@register.inclusion_tag("diagnostics/partials/heartbeat_bar.html")
+def heartbeat_bar(runs: list, slots: int = 50) -> dict:
+    """One bar per finished run, oldest left, coloured by state; empty slots pad short histories on the left."""
+    runs = list(runs or [])[-slots:]
+    return {"runs": runs, "padding": range(slots - len(runs)), "count": len(runs)}

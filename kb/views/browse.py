@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST, require_safe
 from .. import selectors, services
 from ..checks import article_has_checks
 from ..forms.articles import VoteForm
+from ..home_panels import home_panels
 from ..models import Article, ArticleRevision, System
 
 REVISIONS_PER_PAGE = 25
@@ -62,6 +63,12 @@ def _article_page_context(request: HttpRequest, article: Article, vote_form: Vot
 
 @require_safe
 def home(request: HttpRequest) -> HttpResponse:
+    """Signed in: the on-call cockpit (status first, then search and paste). Anonymous: the knowledge base."""
+    if request.user.is_authenticated:
+        return render(request, "kb/cockpit.html", {
+            "panels": home_panels(request),
+            "systems": selectors.system_list(user=request.user),
+        })
     return render(request, "kb/home.html", {
         "systems": selectors.system_list(user=request.user),
         "recent_articles": selectors.article_recent(user=request.user),

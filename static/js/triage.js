@@ -1,4 +1,4 @@
-/* Triage behaviours that an htmx attribute cannot express: copying code blocks to the clipboard. */
+/* Triage behaviours that an htmx attribute cannot express: copying code blocks, live countdowns. */
 (function () {
   "use strict";
 
@@ -91,6 +91,27 @@
   if (window.matchMedia && window.matchMedia("(max-width: 1023px)").matches) {
     var tocs = document.querySelectorAll("details.toc-box");
     for (var t = 0; t < tocs.length; t++) { tocs[t].open = false; }
+  }
+
+  // Response-target countdowns: <time datetime=ISO data-countdown> shows "m:ss" left, or how long overdue.
+  function clock(seconds) {
+    var s = Math.floor(Math.abs(seconds));
+    var h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
+    var mm = (h ? String(m).padStart(2, "0") : String(m)) + ":" + String(r).padStart(2, "0");
+    return h ? h + ":" + mm : mm;
+  }
+  function tickCountdowns() {
+    var now = Date.now();
+    var items = document.querySelectorAll("time[data-countdown]");
+    for (var c = 0; c < items.length; c++) {
+      var left = (Date.parse(items[c].getAttribute("datetime")) - now) / 1000;
+      if (isNaN(left)) { continue; }
+      items[c].textContent = left >= 0 ? clock(left) : "by " + clock(left);
+    }
+  }
+  if (document.querySelector("time[data-countdown]")) {
+    tickCountdowns();
+    setInterval(tickCountdowns, 1000);
   }
 
   // htmx.onLoad runs for the page and for every swapped-in fragment (e.g. the live preview).
