@@ -1,8 +1,8 @@
 """Reads for the knowledge base; they own select_related/prefetch_related."""
 
 import difflib
-from datetime import timedelta
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
