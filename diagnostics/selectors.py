@@ -63,10 +63,12 @@ def uptime_percent(check: Check, *, since: datetime) -> float | None:
     return round(100 * counts["up"] / counts["judged"], 2) if counts["judged"] else None
 
 
-def check_uptimes(check: Check) -> dict[str, float | None]:
-    now = timezone.now()
-    return {label: uptime_percent(check, since=now - delta)
-            for label, delta in (("24h", timedelta(hours=24)), ("7d", timedelta(days=7)), ("30d", timedelta(days=30)))}
+UPTIME_WINDOWS = {"24 h": timedelta(hours=24), "7 d": timedelta(days=7), "30 d": timedelta(days=30)}
+
+
+def check_uptimes(check: Check, *, now: datetime | None = None) -> dict[str, dict]:
+    """Uptime per window (UPTIME_WINDOWS) with the runs it rests on; see check_run_counts."""
+    return check_run_counts(check, windows=UPTIME_WINDOWS, now=now)
 
 
 def check_runs(*, check: Check) -> QuerySet[CheckRun]:

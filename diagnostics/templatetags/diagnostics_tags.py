@@ -92,3 +92,23 @@ def heartbeat_bar(runs: list, slots: int = 50) -> dict:
     """One bar per finished run, oldest left, coloured by state; empty slots pad short histories on the left."""
     runs = list(runs or [])[-slots:]
     return {"runs": runs, "padding": range(slots - len(runs)), "count": len(runs)}
+
+
+THRESHOLD_UNITS = {"http": "ms", "tcp": "ms", "dns": "ms", "postgres": "ms", "redis": "ms", "tls": "days left",
+                   "disk": "% used", "memory": "% used", "logfile": "matches"}
+
+
+@register.filter
+def threshold_unit(check_type: str) -> str:
+    """The unit of a check type's primary value, which its warning/critical thresholds are compared with."""
+    return THRESHOLD_UNITS.get(check_type, "")
+
+
+@register.filter
+def uptime_window(window: dict) -> str:
+    """ "99.5% of 288 runs", saying when the window is not yet covered by the check's history."""
+    if not window or not window.get("runs"):
+        return "no runs"
+    runs = window["runs"]
+    text = f"{uptime(window['percent'])} of {runs} run{'s' if runs != 1 else ''}"
+    return text if window.get("covered") else f"{text} (history is shorter than this window)"
