@@ -259,3 +259,32 @@ def action_items_open_for(*, user: AnyUser | None, limit: int = 10) -> list[Acti
     if user is None or not user.is_authenticated:
         return []
     return list(action_item_list(user=user, done=False).filter(owner=user)[:limit])
+
+
+def incident_matched_fixes(*, incident: Incident) -> dict[str, int | None]:
+    """Initial choices for the Resolve form: the best-ranked solution of the symptoms matched in this
+    incident (in its system) and an article those symptoms point at."""
+    from kb.models import Article, SymptomSolution
+
+    symptom_ids = list(incident.symptoms.filter(system_id=incident.system_id).values_list("pk", flat=True))
+    if not symptom_ids:
+        return {"article": None, "solution": None}
+    solution_id = (SymptomSolution.objects.filter(symptom_id__in=symptom_ids, solution__system_id=incident.system_id)
+                   .order_by("rank", "id").values_list("solution_id", flat=True).first())
+    article_id = (Article.objects.filter(symptoms__in=symptom_ids, system_id=incident.system_id,
+                                         status=Article.Status.PUBLISHED)
+                  .order_by("title").values_list("pk", flat=True).first())
+    return {"article": article_id, "solution": solution_id}
+
+
+# The lifecycle's next step, shown as the page's one primary button.
+NEXT_ACTIONS = {
+    Incident.Status.TRIAGE: "acknowledge",
+    Incident.Status.INVESTIGATING: "resolve",
+    Incident.Status.MITIGATED: "resolve",
+    Incident.Status.RESOLVED: "close",
+}
+
+
+def incident_next_action(*, incident: Incident) -> str | None:
+    return NEXT_ACTIONS.get(incident.status)

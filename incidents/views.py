@@ -85,6 +85,8 @@ def incident_list(request: HttpRequest) -> HttpResponse:
     filterset = IncidentFilter(request.GET, queryset=selectors.incident_list(user=request.user))
     incidents = filterset.qs if filterset.is_valid() else selectors.incident_list(user=request.user).none()
     page = Paginator(incidents, 25).get_page(request.GET.get("page"))
+    for incident in page:
+        incident.sla = selectors.incident_sla(incident)
     query = request.GET.copy()
     query.pop("page", None)
     return _fragment_or_page(request, partial="incidents/partials/incident_rows.html", page="incidents/list.html",
@@ -129,10 +131,19 @@ def _suggestions(data: dict) -> dict:
     for query in (str(data.get("title") or ""), " ".join(str(data.get("what_happened") or "").split()[:8])):
         if query.strip() and not articles:
             articles = integrations.articles_search(query, system_id=system_id, limit=5)
+    symptoms = integrations.symptoms_match_text(text[:1_000_000])
+    # With a system chosen, its known symptoms are the fixes that apply; others are only counted.
+    system_name = System.objects.filter(pk=system_id).values_list("name", flat=True).first() if system_id else None
+    elsewhere = 0
+    if system_name:
+        elsewhere = sum(1 for hit in symptoms if hit.system != system_name)
+        symptoms = [hit for hit in symptoms if hit.system == system_name]
     return {
-        "symptoms": integrations.symptoms_match_text(text[:1_000_000])[:5],
+        "symptoms": symptoms[:5],
         "articles": articles,
         "searched": True,
+        "system_name": system_name,
+        "elsewhere": elsewhere,
     }
 
 
@@ -226,14 +237,19 @@ def _detail(request: HttpRequest, incident: Incident, *, resolve_form: ResolveFo
         "incident": incident,
         "can_work": can_work,
         "can_cancel": can_cancel_incident(request.user, incident),
-        "transitions": sorted(services.TRANSITIONS[incident.status] - {Status.RESOLVED, Status.DUPLICATE}),
+        "transitions": sorted(services.TRANSITIONS[incident.status] - {Status.RESOLVED, Status.DUPLICATE,
+                                                                         Status.CANCELLED}),
+        "can_cancel_now": Status.CANCELLED in services.TRANSITIONS[incident.status],
         "can_resolve": Status.RESOLVED in services.TRANSITIONS[incident.status],
         "can_duplicate": Status.DUPLICATE in services.TRANSITIONS[incident.status],
         "failing_checks": failing,
         "checks_available": integrations.checks_available(),
         "comment_form": CommentForm(),
         "attachment_form": AttachmentForm(),
-        "resolve_form": resolve_form or ResolveForm(incident=incident),
+        "resolve_form": resolve_form or ResolveForm(incident=incident,
+                                                    initial=selectors.incident_matched_fixes(incident=incident)),
+        "next_action": selectors.incident_next_action(incident=incident),
+        "verified": request.GET.get("verified") == "1",
         "people_form": PeopleForm(initial={
             "severity": incident.severity_id,
             "commander": incident.commander.username if incident.commander else None,
@@ -417,7 +433,8 @@ def _verify(request: HttpRequest, incident: Incident) -> HttpResponse:
             messages.error(request, f"Still failing: {', '.join(still)}.")
         else:
             messages.success(request, f"Verified: {len(outcomes)} check(s) pass now.")
-    return _redirect_to(request, incident.get_absolute_url() + "#timeline")
+    # Back to the buttons, where the page shows what the checks say now (not down in the timeline).
+    return _redirect_to(request, incident.get_absolute_url() + "?verified=1#actions")
 
 
 def _people(request: HttpRequest, incident: Incident) -> HttpResponse:

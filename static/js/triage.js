@@ -114,6 +114,13 @@
     setInterval(tickCountdowns, 1000);
   }
 
+  // A button that leads to a folded form ("Resolve…") unfolds it as well as scrolling to it.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("[data-open-details]");
+    var details = link && document.getElementById(link.getAttribute("data-open-details"));
+    if (details) { details.open = true; }
+  });
+
   // htmx.onLoad runs for the page and for every swapped-in fragment (e.g. the live preview).
   if (window.htmx) {
     window.htmx.onLoad(enhance);
