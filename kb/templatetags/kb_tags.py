@@ -1,6 +1,10 @@
 """Presentation filters for knowledge-base templates: formatting only, no decisions."""
 
+import re
+
 from django import template
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeString, mark_safe
 
 from .. import selectors
 
@@ -38,3 +42,14 @@ def heading_parts(heading_path: str) -> list[str]:
 def diff_sign(kind: str) -> str:
     """The gutter mark of a diff row."""
     return {"insert": "+", "delete": "−", "change": "~"}.get(kind, "")
+
+
+_INLINE_CODE = re.compile(r"`([^`\n]+)`")
+
+
+@register.filter(needs_autoescape=True)
+def inline_code(text: str, autoescape: bool = True) -> SafeString:
+    """Plain text with `backticks` shown as code (the rest escaped): system descriptions on cards."""
+    escaped = conditional_escape(text) if autoescape else str(text)
+    # A backtick left without its pair (e.g. cut off by truncatewords) is dropped rather than shown.
+    return mark_safe(_INLINE_CODE.sub(r"<code>\1</code>", str(escaped)).replace("`", ""))

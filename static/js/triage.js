@@ -81,11 +81,41 @@
     holder.appendChild(button);
   }
 
+  // Every code block a reader might run gets a Copy button: article bodies, solution steps, symptom cards.
+  var CODE_BLOCKS = ".article-body pre, .kb-card pre, .solution-steps pre";
+
   function enhance(root) {
-    var blocks = root.querySelectorAll ? root.querySelectorAll(".article-body pre") : [];
+    var blocks = root.querySelectorAll ? root.querySelectorAll(CODE_BLOCKS) : [];
     for (var i = 0; i < blocks.length; i++) { addCopyButton(blocks[i]); }
-    if (root.matches && root.matches(".article-body pre")) { addCopyButton(root); }
+    if (root.matches && root.matches(CODE_BLOCKS)) { addCopyButton(root); }
   }
+
+  // The table of contents follows the reader: the section being read is marked in it.
+  function followToc() {
+    var toc = document.querySelector("[data-toc]");
+    if (!toc || !window.IntersectionObserver) { return; }
+    var links = {};
+    var targets = [];
+    toc.querySelectorAll('a[href^="#"]').forEach(function (link) {
+      var target = document.getElementById(decodeURIComponent(link.getAttribute("href").slice(1)));
+      if (target) { links[target.id] = link; targets.push(target); }
+    });
+    var visible = {};
+    var observer = new IntersectionObserver(function (entries) {
+      entries.forEach(function (entry) { visible[entry.target.id] = entry.isIntersecting; });
+      var current = null;
+      for (var k = 0; k < targets.length; k++) {
+        if (visible[targets[k].id]) { current = targets[k].id; break; }
+      }
+      if (!current) { return; }
+      Object.keys(links).forEach(function (id) {
+        if (id === current) { links[id].setAttribute("aria-current", "true"); }
+        else { links[id].removeAttribute("aria-current"); }
+      });
+    }, { rootMargin: "0px 0px -60% 0px" });
+    targets.forEach(function (target) { observer.observe(target); });
+  }
+  followToc();
 
   // The table of contents is open without JavaScript; on narrow screens fold it so the article comes first.
   if (window.matchMedia && window.matchMedia("(max-width: 1023px)").matches) {
