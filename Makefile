@@ -9,7 +9,8 @@ PYTEST_WORKERS ?= 2
 
 .PHONY: setup run test test-postgres test-sqlite lint clean
 
-setup: .venv/.synced node_modules/.installed var/generated/css/pygments.css var/generated/vendor/mermaid/mermaid.min.js
+setup: .venv/.synced node_modules/.installed var/generated/css/pygments.css var/generated/vendor/mermaid/mermaid.min.js \
+		var/generated/vendor/redoc/bundles/redoc.standalone.js
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py collectstatic --noinput -v0
 
@@ -34,6 +35,13 @@ var/generated/css/pygments.css: .venv/.synced
 var/generated/vendor/mermaid/mermaid.min.js: node_modules/.installed
 	mkdir -p $(@D)
 	cp node_modules/mermaid/dist/mermaid.min.js $@
+
+# Redoc's bundle fetches its footer logo from Redocly's CDN; pages make no third-party requests, so the copy we
+# serve points the logo at an empty data: URL (Redoc then hides it).
+var/generated/vendor/redoc/bundles/redoc.standalone.js: .venv/.synced
+	mkdir -p $(@D)
+	sed 's#https://cdn.redoc.ly/redoc/logo-mini.svg#data:,#g' \
+		"$$($(PY) -c 'import drf_spectacular_sidecar, os; print(os.path.dirname(drf_spectacular_sidecar.__file__))')/static/drf_spectacular_sidecar/redoc/bundles/redoc.standalone.js" > $@
 
 run: setup
 	$(PY) manage.py load_starter_content
