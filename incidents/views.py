@@ -551,6 +551,7 @@ def action_item_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(items, 50).get_page(request.GET.get("page"))
     return render(request, "incidents/action_items.html", {
         "page_obj": page, "show": show, "mine": request.GET.get("mine") == "1",
+        "show_choices": [("open", "Open"), ("done", "Done"), ("all", "All")],
         "is_responder": is_responder(request.user),
     })
 
@@ -568,20 +569,23 @@ def incident_metrics(request: HttpRequest) -> HttpResponse:
         "metrics": metrics, "weeks": weeks,
         "mtta_chart": charts.bar_chart(title="Mean time to acknowledge, by week filed", labels=labels,
                                        values=[s.mean_seconds for s in metrics.mtta_by_week],
-                                       format_value=charts.duration_label),
+                                       format_value=charts.duration_label,
+                                       empty_text="No incident filed in this period has been acknowledged."),
         "mttr_chart": charts.bar_chart(title="Mean time to resolve, by week filed", labels=labels,
                                        values=[s.mean_seconds for s in metrics.mttr_by_week],
-                                       format_value=charts.duration_label),
+                                       format_value=charts.duration_label,
+                                       empty_text="No incident filed in this period has been resolved."),
         "opened_chart": charts.bar_chart(title="Incidents filed per week", labels=labels,
                                          values=[float(v) for v in metrics.opened_by_week],
                                          format_value=lambda v: f"{v:.0f}"),
         "open_chart": charts.bar_chart(title="Open incidents by severity", labels=[n for n, _, _ in metrics.open_by_severity],
                                        values=[float(c) for _, _, c in metrics.open_by_severity],
-                                       format_value=lambda v: f"{v:.0f}", width=360),
+                                       format_value=lambda v: f"{v:.0f}", width=360,
+                                       empty_text="No open incidents."),
         "by_system": list(zip(metrics.mtta_by_system, metrics.mttr_by_system, strict=True)),
         "by_severity": list(zip(metrics.mtta_by_severity, metrics.mttr_by_severity, strict=True)),
         "open_rows": [(name, slug, count, reverse("incidents:list") + "?" + urlencode({"open": "true", "severity": slug}))
-                      for name, slug, count in metrics.open_by_severity],
+                      for name, slug, count in metrics.open_by_severity if count],
         "week_choices": [4, 12, 26, 52],
     }
     return render(request, "incidents/metrics.html", context)
