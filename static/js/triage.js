@@ -47,6 +47,8 @@
   function addCopyButton(pre) {
     if (pre.dataset.copyReady) { return; }
     pre.dataset.copyReady = "1";
+    // A block that scrolls sideways must be reachable by keyboard to be scrolled.
+    if (!pre.hasAttribute("tabindex")) { pre.tabIndex = 0; }
     var holder = pre.parentElement;
     if (!holder.classList.contains("highlight")) {
       holder = document.createElement("div");
@@ -82,7 +84,7 @@
   }
 
   // Every code block a reader might run gets a Copy button: article bodies, solution steps, symptom cards.
-  var CODE_BLOCKS = ".article-body pre, .kb-card pre, .solution-steps pre";
+  var CODE_BLOCKS = ".article-body pre, .kb-card pre, .solution-steps pre, .preview-pane pre";
 
   function enhance(root) {
     var blocks = root.querySelectorAll ? root.querySelectorAll(CODE_BLOCKS) : [];
