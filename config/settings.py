@@ -245,7 +245,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
+    # Our copy of the sidecar's Redoc without its CDN logo (made by `make setup`, see the Makefile).
+    "REDOC_DIST": STATIC_URL + "vendor/redoc",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
     # Several models have a `status`/`state` field with different choices; name each enum once here

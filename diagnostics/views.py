@@ -55,6 +55,7 @@ def check_detail(request: HttpRequest, pk: int) -> HttpResponse:
     runs = Paginator(selectors.check_runs(check=check), 25).get_page(request.GET.get("page"))
     return render(request, "diagnostics/check_detail.html", {
         "check": check, "runs": runs, "uptimes": selectors.check_uptimes(check),
+        "heartbeats": selectors.check_heartbeats(check_ids=[check.pk])[check.pk],
         "changes": selectors.state_changes(check=check)[:20],
     })
 
@@ -62,7 +63,9 @@ def check_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_member_required
 @require_http_methods(["GET", "POST"])
 def check_new(request: HttpRequest) -> HttpResponse:
-    form = CheckForm(request.POST or None)
+    # "New monitor" on the monitors page opens this form with a schedule already filled in.
+    initial = {"interval_seconds": 60, "type": CheckType.HTTP} if request.GET.get("monitor") == "1" else None
+    form = CheckForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         check = check_create(created_by=request.user, **form.check_fields())
         messages.success(request, f"Created check {check.name}.")
@@ -140,6 +143,9 @@ def monitor_list(request: HttpRequest) -> HttpResponse:
     except ValueError:
         per_page = MONITORS_PER_PAGE
     page = Paginator(selectors.monitor_list(state=state_filter), per_page).get_page(request.GET.get("page"))
+    beats = selectors.check_heartbeats(check_ids=[monitor.pk for monitor in page])
+    for monitor in page:
+        monitor.heartbeats = beats[monitor.pk]
     return render_page_or_fragment(request, "diagnostics/monitor_list.html", "diagnostics/partials/monitor_rows.html", {
         "page": page, "states": CheckState.choices, "state_filter": state_filter or "",
         "state_counts": selectors.monitor_state_counts(), "per_page": per_page,

@@ -25,7 +25,7 @@ class IncidentFilter(django_filters.FilterSet):
     severity = SlugMultipleChoiceFilter(field_name="severity__slug", to_field_name="slug",
                                         queryset=Severity.objects.order_by("rank"))
     system = SlugChoiceFilter(field_name="system__slug", to_field_name="slug",
-                              queryset=System.objects.order_by("name"))
+                              queryset=System.objects.order_by("name"), empty_label="All systems")
     open = django_filters.ChoiceFilter(method="filter_open", label="State", empty_label="Any",
                                        choices=[("true", "Open"), ("false", "Finished")])
     q = django_filters.CharFilter(method="filter_q", label="Search")

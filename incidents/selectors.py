@@ -205,3 +205,86 @@ def incident_metrics(*, user: AnyUser | None, weeks: int = 12, now: datetime | N
     )
 
 
+
+
+# --- response targets (SLA) -------------------------------------------------------------------------
+
+AT_RISK_SHARE = 0.25  # under this share of the response target left, an unacknowledged incident is "at risk"
+
+
+@dataclass(frozen=True)
+class Sla:
+    """Where an incident stands against its severity's response target (acknowledge by `respond_by`)."""
+
+    respond_by: datetime
+    acknowledged_at: datetime | None
+    state: str  # "met" | "late" (acknowledged after the target) | "ok" | "at-risk" | "breached" (not acknowledged)
+    next_escalation_at: datetime | None
+
+    @property
+    def label(self) -> str:
+        return {"met": "Responded in time", "late": "Responded late", "ok": "Within target",
+                "at-risk": "Response due soon", "breached": "Response overdue"}[self.state]
+
+
+def incident_sla(incident: Incident, *, now: datetime | None = None) -> Sla:
+    now = now or timezone.now()
+    severity = incident.severity
+    respond_by = incident.created_at + severity.response_target
+    next_escalation = None
+    if incident.acknowledged_at is not None:
+        state = "met" if incident.acknowledged_at <= respond_by else "late"
+    else:
+        left = (respond_by - now).total_seconds()
+        state = "breached" if left < 0 else (
+            "at-risk" if left < AT_RISK_SHARE * severity.response_target.total_seconds() else "ok")
+    if incident.is_open and severity.escalation_target:
+        elapsed = max(now - incident.created_at, timedelta(0))
+        next_escalation = incident.created_at + severity.escalation_target * (elapsed // severity.escalation_target + 1)
+    return Sla(respond_by=respond_by, acknowledged_at=incident.acknowledged_at, state=state,
+               next_escalation_at=next_escalation)
+
+
+def incidents_open_by_severity(*, user: AnyUser | None, limit: int = 20, now: datetime | None = None) -> list[Incident]:
+    """Open incidents the user may see, most severe and oldest first, each with `.sla` set (the cockpit)."""
+    incidents = list(incident_list(user=user).filter(status__in=OPEN_STATUSES)
+                     .order_by("severity__rank", "created_at", "id")[:limit])
+    for incident in incidents:
+        incident.sla = incident_sla(incident, now=now)
+    return incidents
+
+
+def action_items_open_for(*, user: AnyUser | None, limit: int = 10) -> list[ActionItem]:
+    """The user's own open action items, soonest due first."""
+    if user is None or not user.is_authenticated:
+        return []
+    return list(action_item_list(user=user, done=False).filter(owner=user)[:limit])
+
+
+def incident_matched_fixes(*, incident: Incident) -> dict[str, int | None]:
+    """Initial choices for the Resolve form: the best-ranked solution of the symptoms matched in this
+    incident (in its system) and an article those symptoms point at."""
+    from kb.models import Article, SymptomSolution
+
+    symptom_ids = list(incident.symptoms.filter(system_id=incident.system_id).values_list("pk", flat=True))
+    if not symptom_ids:
+        return {"article": None, "solution": None}
+    solution_id = (SymptomSolution.objects.filter(symptom_id__in=symptom_ids, solution__system_id=incident.system_id)
+                   .order_by("rank", "id").values_list("solution_id", flat=True).first())
+    article_id = (Article.objects.filter(symptoms__in=symptom_ids, system_id=incident.system_id,
+                                         status=Article.Status.PUBLISHED)
+                  .order_by("title").values_list("pk", flat=True).first())
+    return {"article": article_id, "solution": solution_id}
+
+
+# The lifecycle's next step, shown as the page's one primary button.
+NEXT_ACTIONS = {
+    Incident.Status.TRIAGE: "acknowledge",
+    Incident.Status.INVESTIGATING: "resolve",
+    Incident.Status.MITIGATED: "resolve",
+    Incident.Status.RESOLVED: "close",
+}
+
+
+def incident_next_action(*, incident: Incident) -> str | None:
+    return NEXT_ACTIONS.get(incident.status)

@@ -94,6 +94,8 @@ def incident_list(request: HttpRequest) -> HttpResponse:
     filterset = IncidentFilter(request.GET, queryset=selectors.incident_list(user=request.user))
     incidents = filterset.qs if filterset.is_valid() else selectors.incident_list(user=request.user).none()
     page = Paginator(incidents, 25).get_page(request.GET.get("page"))
+    for incident in page:
+        incident.sla = selectors.incident_sla(incident)
     query = request.GET.copy()
     query.pop("page", None)
     return render_page_or_fragment(request, "incidents/list.html", "incidents/partials/incident_rows.html", {
@@ -147,10 +149,19 @@ def _suggestions(data: dict) -> dict:
     for query in (str(data.get("title") or ""), " ".join(str(data.get("what_happened") or "").split()[:8])):
         if query.strip() and not articles:
             articles = integrations.articles_search(query, system_id=system_id, limit=5)
+    symptoms = integrations.symptoms_match_text(text[:1_000_000])
+    # With a system chosen, its known symptoms are the fixes that apply; others are only counted.
+    system_name = System.objects.filter(pk=system_id).values_list("name", flat=True).first() if system_id else None
+    elsewhere = 0
+    if system_name:
+        elsewhere = sum(1 for hit in symptoms if hit.system != system_name)
+        symptoms = [hit for hit in symptoms if hit.system == system_name]
     return {
-        "symptoms": integrations.symptoms_match_text(text[:1_000_000])[:5],
+        "symptoms": symptoms[:5],
         "articles": articles,
         "searched": True,
+        "system_name": system_name,
+        "elsewhere": elsewhere,
     }
 
 
@@ -206,7 +217,7 @@ def incident_validate_field(request: HttpRequest) -> HttpResponse:
     if not wants_fragment(request) or not name:
         return vary_on_htmx(_form_page(request, form, status=200 if not form.errors else 400))
     # 200 even when the field has errors: the swapped-in field shows them, and the form stays usable.
-    return vary_on_htmx(render(request, "incidents/partials/form_field.html", {"field": form[name]}))
+    return vary_on_htmx(render(request, "partials/form_field.html", {"field": form[name]}))
 
 
 @login_required
@@ -242,13 +253,18 @@ def _detail(request: HttpRequest, incident: Incident, *, resolve_form: ResolveFo
         "incident": incident,
         "can_work": can_work,
         "can_cancel": can_cancel_incident(request.user, incident),
-        "transitions": sorted(TRANSITIONS[incident.status] - {Status.RESOLVED, Status.DUPLICATE}),
+        "transitions": sorted(TRANSITIONS[incident.status] - {Status.RESOLVED, Status.DUPLICATE,
+                                                                         Status.CANCELLED}),
+        "can_cancel_now": Status.CANCELLED in TRANSITIONS[incident.status],
         "can_resolve": Status.RESOLVED in TRANSITIONS[incident.status],
         "can_duplicate": Status.DUPLICATE in TRANSITIONS[incident.status],
         "failing_checks": failing,
         "comment_form": CommentForm(),
         "attachment_form": AttachmentForm(),
-        "resolve_form": resolve_form or ResolveForm(incident=incident),
+        "resolve_form": resolve_form or ResolveForm(incident=incident,
+                                                    initial=selectors.incident_matched_fixes(incident=incident)),
+        "next_action": selectors.incident_next_action(incident=incident),
+        "verified": request.GET.get("verified") == "1",
         "people_form": PeopleForm(initial={
             "severity": incident.severity_id,
             "commander": incident.commander.username if incident.commander else None,
@@ -423,7 +439,8 @@ def _verify(request: HttpRequest, incident: Incident) -> HttpResponse:
             messages.error(request, f"Still failing: {', '.join(still)}.")
         else:
             messages.success(request, f"Verified: {len(outcomes)} check(s) pass now.")
-    return _redirect_to(request, incident.get_absolute_url() + "#timeline")
+    # Back to the buttons, where the page shows what the checks say now (not down in the timeline).
+    return _redirect_to(request, incident.get_absolute_url() + "?verified=1#actions")
 
 
 def _people(request: HttpRequest, incident: Incident) -> HttpResponse:
@@ -536,6 +553,7 @@ def action_item_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(items, 50).get_page(request.GET.get("page"))
     return render(request, "incidents/action_items.html", {
         "page_obj": page, "show": show, "mine": request.GET.get("mine") == "1",
+        "show_choices": [("open", "Open"), ("done", "Done"), ("all", "All")],
         "is_responder": is_responder(request.user),
     })
 
@@ -553,20 +571,23 @@ def incident_metrics(request: HttpRequest) -> HttpResponse:
         "metrics": metrics, "weeks": weeks,
         "mtta_chart": charts.bar_chart(title="Mean time to acknowledge, by week filed", labels=labels,
                                        values=[s.mean_seconds for s in metrics.mtta_by_week],
-                                       format_value=charts.duration_label),
+                                       format_value=charts.duration_label,
+                                       empty_text="No incident filed in this period has been acknowledged."),
         "mttr_chart": charts.bar_chart(title="Mean time to resolve, by week filed", labels=labels,
                                        values=[s.mean_seconds for s in metrics.mttr_by_week],
-                                       format_value=charts.duration_label),
+                                       format_value=charts.duration_label,
+                                       empty_text="No incident filed in this period has been resolved."),
         "opened_chart": charts.bar_chart(title="Incidents filed per week", labels=labels,
                                          values=[float(v) for v in metrics.opened_by_week],
                                          format_value=lambda v: f"{v:.0f}"),
         "open_chart": charts.bar_chart(title="Open incidents by severity", labels=[n for n, _, _ in metrics.open_by_severity],
                                        values=[float(c) for _, _, c in metrics.open_by_severity],
-                                       format_value=lambda v: f"{v:.0f}", width=360),
+                                       format_value=lambda v: f"{v:.0f}", width=360,
+                                       empty_text="No open incidents."),
         "by_system": list(zip(metrics.mtta_by_system, metrics.mttr_by_system, strict=True)),
         "by_severity": list(zip(metrics.mtta_by_severity, metrics.mttr_by_severity, strict=True)),
         "open_rows": [(name, slug, count, reverse("incidents:list") + "?" + urlencode({"open": "true", "severity": slug}))
-                      for name, slug, count in metrics.open_by_severity],
+                      for name, slug, count in metrics.open_by_severity if count],
         "week_choices": [4, 12, 26, 52],
     }
     return render(request, "incidents/metrics.html", context)

@@ -88,12 +88,30 @@ def _defuse_brackets(text: str) -> str:
     return "\n".join(out)
 
 
+INDENTED_HEADING = re.compile(r"^ {1,3}(#{1,6}(?:[ \t]|$))")
+
+
+def _dedent_headings(text: str) -> str:
+    """CommonMark allows up to three spaces before a "#" heading; Python-Markdown wants none."""
+    if " #" not in text:
+        return text
+    out: list[str] = []
+    in_fence = False
+    for line in text.split("\n"):
+        if FENCE.match(line):
+            in_fence = not in_fence
+        elif not in_fence:
+            line = INDENTED_HEADING.sub(r"\1", line)
+        out.append(line)
+    return "\n".join(out)
+
+
 def render_markdown(text: str) -> Rendered:
     """Render Markdown with fenced code, tables, TOC and Pygments highlighting, then sanitise.
 
     Never raises on hostile input: pathological nesting falls back to the escaped source.
     """
-    source = _defuse_brackets(text.replace("\x00", ""))
+    source = _dedent_headings(_defuse_brackets(text.replace("\x00", "")))
     md = markdown.Markdown(extensions=EXTENSIONS, extension_configs=EXTENSION_CONFIGS)
     try:
         body = md.convert(source)

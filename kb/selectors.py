@@ -2,12 +2,18 @@
 
 import difflib
 from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Max, Prefetch, Q, QuerySet
+from django.utils import timezone
 
-from .models import Article, ArticleRevision, ArticleVote, Solution, Symptom, System
+from .models import Article, ArticleRevision, ArticleVote, SearchQueryLog, Solution, Symptom, System
+
+if TYPE_CHECKING:
+    from .search import ParsedQuery
 
 AnyUser = AbstractBaseUser | AnonymousUser | None
 
@@ -297,3 +303,28 @@ def revision_list(*, user: AnyUser = None) -> QuerySet[ArticleRevision]:
         .select_related("author")
         .order_by("-created_at", "-pk")
     )
+
+
+def search_words_without_hits(query: "ParsedQuery") -> list[str]:
+    """The words of a search that occur in no article, in the order typed.
+
+    Results for "kafka consumer lag" may all come from "consumer"; naming "kafka" tells the reader so.
+    """
+    from .search import engine_for  # the search engine imports these selectors' models; keep the import local
+
+    words = [(word, False) for word in query.terms if not word.isdigit()]
+    if query.prefix:
+        words.append((query.prefix, True))
+    if not words:
+        return []
+    unknown = engine_for().unknown_words(words)
+    return [word for word, _ in words if word in unknown]
+
+
+def search_recent_without_results(*, days: int = 7, limit: int = 8) -> list[dict]:
+    """The most recent distinct searches that found nothing (errors nobody has written up yet)."""
+    since = timezone.now() - timedelta(days=days)
+    rows = (SearchQueryLog.objects.filter(result_count=0, created_at__gte=since).exclude(normalized="")
+            .values("normalized").annotate(times=Count("pk"), last=Max("created_at"), query=Max("query"))
+            .order_by("-last")[:limit])
+    return list(rows)

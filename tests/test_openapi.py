@@ -82,3 +82,10 @@ def test_docs_pages_load_only_local_static_assets(client, url):
 def test_swagger_ui_bundle_is_a_real_file():
     found = finders.find("drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js")
     assert found and Path(found).stat().st_size > 100_000
+
+
+def test_redoc_bundle_we_serve_fetches_nothing_from_a_cdn():
+    bundle = finders.find("vendor/redoc/bundles/redoc.standalone.js")
+    assert bundle, "make setup writes our copy of the Redoc bundle"
+    text = Path(bundle).read_text(encoding="utf-8")
+    assert len(text) > 100_000 and "cdn.redoc.ly" not in text

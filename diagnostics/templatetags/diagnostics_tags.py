@@ -79,3 +79,36 @@ def metric_value(metric: dict) -> str:
         value = f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"
     unit = metric.get("unit") or ""
     return f"{value} {unit}".strip()
+
+
+@register.inclusion_tag("partials/state_badge.html")
+def state_badge(state: str, label: str = "") -> dict:
+    """The one badge for a check state (OK / WARNING / CRITICAL / UNKNOWN / not run), used on every page."""
+    return {"css": state_class(state), "label": label or state_label(state), "state": state or "none"}
+
+
+@register.inclusion_tag("diagnostics/partials/heartbeat_bar.html")
+def heartbeat_bar(runs: list, slots: int = 50) -> dict:
+    """One bar per finished run, oldest left, coloured by state; empty slots pad short histories on the left."""
+    runs = list(runs or [])[-slots:]
+    return {"runs": runs, "padding": range(slots - len(runs)), "count": len(runs)}
+
+
+THRESHOLD_UNITS = {"http": "ms", "tcp": "ms", "dns": "ms", "postgres": "ms", "redis": "ms", "tls": "days left",
+                   "disk": "% used", "memory": "% used", "logfile": "matches"}
+
+
+@register.filter
+def threshold_unit(check_type: str) -> str:
+    """The unit of a check type's primary value, which its warning/critical thresholds are compared with."""
+    return THRESHOLD_UNITS.get(check_type, "")
+
+
+@register.filter
+def uptime_window(window: dict) -> str:
+    """ "99.5% of 288 runs", saying when the window is not yet covered by the check's history."""
+    if not window or not window.get("runs"):
+        return "no runs"
+    runs = window["runs"]
+    text = f"{uptime(window['percent'])} of {runs} run{'s' if runs != 1 else ''}"
+    return text if window.get("covered") else f"{text} (history is shorter than this window)"

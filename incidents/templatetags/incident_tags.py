@@ -14,7 +14,6 @@ STATUS_CLASSES = {
     "resolved": "status-resolved", "closed": "status-closed", "cancelled": "status-closed",
     "duplicate": "status-closed",
 }
-CHECK_CLASSES = {"ok": "check-ok", "warning": "check-warning", "critical": "check-critical", "unknown": "check-unknown"}
 
 
 @register.filter
@@ -26,11 +25,6 @@ def severity_badge(slug: str) -> str:
 @register.filter
 def status_badge(status: str) -> str:
     return f"badge status {STATUS_CLASSES.get(str(status), 'status-closed')}"
-
-
-@register.filter
-def check_state_class(state: str) -> str:
-    return CHECK_CLASSES.get(str(state).lower(), "check-unknown")
 
 
 @register.filter

@@ -1,7 +1,10 @@
 """Presentation filters for knowledge-base templates: formatting only, no decisions."""
 
+import re
+
 from django import template
-from django.utils.safestring import mark_safe
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeString, mark_safe
 
 from .. import hooks, selectors
 
@@ -48,3 +51,14 @@ def hook_includes(context: template.Context, slot: str, **values: object) -> str
     with context.push(**values):
         return mark_safe("".join(engine.get_template(name).render(context)  # noqa: S308 (templates escape)
                                  for name in hooks.page_includes(slot)))
+
+
+_INLINE_CODE = re.compile(r"`([^`\n]+)`")
+
+
+@register.filter(needs_autoescape=True)
+def inline_code(text: str, autoescape: bool = True) -> SafeString:
+    """Plain text with `backticks` shown as code (the rest escaped): system descriptions on cards."""
+    escaped = conditional_escape(text) if autoescape else str(text)
+    # A backtick left without its pair (e.g. cut off by truncatewords) is dropped rather than shown.
+    return mark_safe(_INLINE_CODE.sub(r"<code>\1</code>", str(escaped)).replace("`", ""))

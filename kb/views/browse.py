@@ -3,12 +3,14 @@
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST, require_safe
+
+from common.htmx import render_page_or_fragment, vary_on_htmx, wants_fragment
 
 from .. import selectors, services
 from ..check_links import article_has_checks
 from ..forms.articles import VoteForm
+from ..home_panels import home_panels
 from ..models import Article, ArticleRevision, System
 
 REVISIONS_PER_PAGE = 25
@@ -62,6 +64,13 @@ def _article_page_context(request: HttpRequest, article: Article, vote_form: Vot
 
 @require_safe
 def home(request: HttpRequest) -> HttpResponse:
+    """Signed in: the on-call cockpit (status first, then search and paste). Anonymous: the knowledge base."""
+    if request.user.is_authenticated:
+        return render(request, "kb/cockpit.html", {
+            "panels": home_panels(request),
+            "systems": selectors.system_list(user=request.user),
+            "recent_articles": selectors.article_recent(user=request.user),
+        })
     return render(request, "kb/home.html", {
         "systems": selectors.system_list(user=request.user),
         "recent_articles": selectors.article_recent(user=request.user),
@@ -103,17 +112,13 @@ def article_vote(request: HttpRequest, system_slug: str, slug: str) -> HttpRespo
             article=article, helpful=form.cleaned_data["helpful"], user=request.user,
             session_key=_session_key(request, create=True) or "", comment=form.cleaned_data["comment"],
         )
-        if request.htmx:
-            response = render(request, "kb/partials/vote.html", _vote_context(request, article))
-        else:
-            response = redirect(f"{article.get_absolute_url()}#vote")
-    elif request.htmx:
-        response = render(request, "kb/partials/vote.html", _vote_context(request, article, form), status=422)
-    else:
-        response = render(request, "kb/article_detail.html", _article_page_context(request, article, form),
-                          status=400)
-    patch_vary_headers(response, ("HX-Request",))
-    return response
+        if not wants_fragment(request):
+            return vary_on_htmx(redirect(f"{article.get_absolute_url()}#vote"))
+        return render_page_or_fragment(request, "kb/article_detail.html", "kb/partials/vote.html",
+                                       _vote_context(request, article))
+    context = _vote_context(request, article, form) if wants_fragment(request) \
+        else _article_page_context(request, article, form)
+    return render_page_or_fragment(request, "kb/article_detail.html", "kb/partials/vote.html", context, status=400)
 
 
 @require_safe
@@ -168,8 +173,5 @@ def article_diff(request: HttpRequest, system_slug: str, slug: str) -> HttpRespo
 
 
 def _diff_response(request: HttpRequest, context: dict, status: int = 200) -> HttpResponse:
-    template = "kb/partials/revision_diff.html" if request.htmx and not request.htmx.boosted \
-        else "kb/article_diff.html"
-    response = render(request, template, context, status=status)
-    patch_vary_headers(response, ("HX-Request",))
-    return response
+    return render_page_or_fragment(request, "kb/article_diff.html", "kb/partials/revision_diff.html", context,
+                                   status=status)

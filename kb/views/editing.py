@@ -8,8 +8,9 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods, require_POST
+
+from common.htmx import render_page_or_fragment
 
 from .. import selectors, services
 from ..forms.articles import ArticleForm, PreviewForm, markdown_render_or_error
@@ -157,8 +158,5 @@ def article_preview(request: HttpRequest) -> HttpResponse:
             error = exc.messages[0]
     else:
         error = " ".join(form.errors.get("body", ["Invalid input."]))
-    status = 422 if error else 200
-    template = "kb/partials/preview.html" if request.htmx else "kb/article_preview.html"
-    response = render(request, template, {"preview_html": preview_html, "error": error}, status=status)
-    patch_vary_headers(response, ("HX-Request",))
-    return response
+    return render_page_or_fragment(request, "kb/article_preview.html", "kb/partials/preview.html",
+                                   {"preview_html": preview_html, "error": error}, status=422 if error else 200)

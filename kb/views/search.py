@@ -7,7 +7,7 @@ from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_safe
 
-from common.htmx import render_page_or_fragment
+from common.htmx import render_page_or_fragment, wants_fragment
 
 from .. import search as kb_search
 from .. import selectors
@@ -31,11 +31,14 @@ def _session_key(request: HttpRequest) -> str:
     return request.session.session_key or ""
 
 
+# The header box gets a short list that drops down under it; the page and home boxes get the result list.
+DROPDOWN_TARGET = "header-search-results"
+
+
 def _fragment(request: HttpRequest) -> str:
-    """The fragment an htmx request gets: the header box swaps the whole main area; the page and home
-    boxes swap only the result list. (Whether a fragment is wanted at all is common.htmx's decision.)"""
+    """The fragment an htmx request gets (whether a fragment is wanted at all is common.htmx's decision)."""
     target = request.htmx.target if request.htmx else None
-    return "kb/partials/search_panel.html" if target == "main" else "kb/partials/search_results.html"
+    return "kb/partials/search_dropdown.html" if target == DROPDOWN_TARGET else "kb/partials/search_results.html"
 
 
 @require_safe
@@ -66,7 +69,9 @@ def search(request: HttpRequest) -> HttpResponse:
             session_key=_session_key(request), source=SearchQueryLog.Source.WEB,
         )
         log_id = log.pk
+    missing_words = selectors.search_words_without_hits(results.query) if results is not None and results.usable else []
     context = {
+        "missing_words": missing_words,
         "q": kb_search.clean_query_text(q)[: kb_search.MAX_QUERY_CHARS],
         "results": results,
         "error": error,
@@ -77,7 +82,10 @@ def search(request: HttpRequest) -> HttpResponse:
         "selected_tags": tags,
         "all_systems": System.objects.only("slug", "name").order_by("name"),
     }
-    response = render_page_or_fragment(request, "kb/search.html", _fragment(request), context, status=status)
+    fragment = _fragment(request)
+    # htmx takes a <title> from a fragment, so live results on the search page keep the tab title current.
+    context["retitle"] = wants_fragment(request) and fragment == "kb/partials/search_results.html"
+    response = render_page_or_fragment(request, "kb/search.html", fragment, context, status=status)
     # The fragment also depends on which box asked for it.
     patch_vary_headers(response, ("HX-Target",))
     return response

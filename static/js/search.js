@@ -1,5 +1,5 @@
 /* Keyboard navigation for search results: ↓/↑ move between results, Enter opens (a native link),
-   Escape returns to the box, "/" focuses the header search. Loaded by several partials, so it guards
+   Escape returns to the box (or closes the header's drop-down), "/" focuses the header search. Loaded by several partials, so it guards
    against running twice. */
 (function () {
   "use strict";
@@ -19,6 +19,16 @@
     return container && document.querySelector('[data-search-results-id="' + container.id + '"]');
   }
 
+  // The header's drop-down closes on Escape or a click elsewhere (it reopens as soon as you type).
+  function closeDropdowns(except) {
+    document.querySelectorAll("[data-search-dropdown]").forEach(function (form) {
+      if (except && form.contains(except)) return;
+      const list = form.querySelector(".search-dropdown");
+      if (list) list.innerHTML = "";
+    });
+  }
+  document.addEventListener("click", function (event) { closeDropdowns(event.target); });
+
   document.addEventListener("keydown", function (event) {
     const target = event.target;
     if (event.key === "/" && !event.ctrlKey && !event.metaKey && !event.altKey &&
@@ -34,6 +44,7 @@
     if (event.key === "Escape") {
       const input = target.matches("[data-search-input]") ? null : inputFor(target);
       if (input) { event.preventDefault(); input.focus(); }
+      else { closeDropdowns(null); }
       return;
     }
     if (!hits.length) return;

@@ -82,6 +82,7 @@ def test_file_with_validation_error_attach_log_then_responder_acknowledges_verif
     page.get_by_role("button", name="Verify fix (1 failing)").click()
     expect(page.locator(".messages")).to_contain_text("1 check(s) pass now")
     expect(page.locator("#timeline-events")).to_contain_text("OK")
+    expect(page.locator(".verify-result")).to_contain_text("passes now")  # shown by the buttons, not off screen
 
     page.locator("#resolve summary").click()
     page.fill("#id_note", "Moved the queue to PostgreSQL; workers drain again.")

@@ -24,6 +24,8 @@ def test_every_seed_system_and_triage_ships_checks_on_localhost_only():
         assert document["checks"], slug
         for item in document["checks"]:
             target = item.get("target", "")
+            if target.startswith("env:"):
+                continue  # the address comes from the workers' environment, not from us
             if item["type"] in ("http",):
                 host = urlsplit(target).hostname
             elif item["type"] in ("tcp", "tls"):
@@ -31,6 +33,16 @@ def test_every_seed_system_and_triage_ships_checks_on_localhost_only():
             else:
                 continue
             assert host in ("localhost", "127.0.0.1"), (slug, item["slug"])
+
+
+def test_no_starter_http_check_asks_triage_own_port_for_another_system():
+    """Triage listens on 8000 by default; another system's check there would always get Triage's answer."""
+    for slug in SYSTEMS:
+        if slug == "triage":
+            continue
+        for item in yaml.safe_load((CONTENT / slug / "_checks.yml").read_text())["checks"]:
+            if item["type"] == "http" and not item["target"].startswith("env:"):
+                assert urlsplit(item["target"]).port != 8000, (slug, item["slug"])
 
 
 def test_starter_checks_import_links_checks_and_is_idempotent():
@@ -56,3 +68,11 @@ def test_dry_run_and_missing_systems_save_nothing():
     assert any("would import and link to ARES" in line for line in lines)
     assert any("not loaded; skipped" in line for line in lines)
     assert not Check.objects.exists()
+
+
+def test_ares_health_without_its_url_says_unknown_instead_of_critical(run_check, monkeypatch):
+    monkeypatch.delenv("ARES_HEALTH_URL", raising=False)
+    item = next(c for c in yaml.safe_load((CONTENT / "ares" / "_checks.yml").read_text())["checks"]
+                if c["slug"] == "ares-health")
+    result = run_check(type=item["type"], target=item["target"], conditions=item["conditions"])
+    assert result.state == "unknown" and "ARES_HEALTH_URL" in result.message

@@ -92,7 +92,7 @@ def test_htmx_field_validation_returns_just_that_field_with_its_error(client, us
     client.force_login(user)
     response = client.post(reverse("incidents:validate_field"), {**form_data(system, title="ab"), "_field": "title"},
                            **HX)
-    assert templates(response)[0] == "incidents/partials/form_field.html"
+    assert templates(response)[0] == "partials/form_field.html"
     body = response.content.decode()
     assert 'id="field-title"' in body and "at least 5 characters" in body and "<html" not in body
     assert "HX-Request" in response["Vary"]

@@ -347,7 +347,8 @@ def test_article_page_query_count_does_not_grow_with_symptoms_and_signatures(
         SignatureFactory.create_batch(3, symptom=symptom)
         symptom.articles.add(article)
         services.article_create(system=system, title=f"Sibling {n}", body="x", tags=["network"])
-    with django_assert_max_num_queries(15):
+    # 16: one fixed query asks whether a decision tree leads here (for the contents box).
+    with django_assert_max_num_queries(16):
         response = client.get(article_url(article))
     assert response.content.decode().count("<code>Error") == 18
 

@@ -67,3 +67,19 @@ def test_nul_bytes_are_dropped():
 def test_sanitize_keeps_links_with_safe_rel():
     html = sanitize_html('<a href="https://example.com">x</a>')
     assert 'href="https://example.com"' in html and "noopener" in html
+
+
+@pytest.mark.parametrize("indent", ["", " ", "  ", "   "])
+def test_headings_indented_up_to_three_spaces_render_as_headings(indent):
+    rendered = render_markdown(f"Intro\n\n{indent}## Check the port\n\nText.")
+    assert '<h2 id="check-the-port">Check the port</h2>' in rendered.html
+    assert "check-the-port" in rendered.toc_html
+
+
+def test_indented_hash_lines_inside_code_fences_stay_code():
+    rendered = render_markdown("```bash\n   # a shell comment\necho hi\n```")
+    assert "<h1" not in rendered.html and "# a shell comment" in rendered.html
+
+
+def test_four_spaces_before_a_hash_is_still_a_code_block():
+    assert "<h2" not in render_markdown("Intro\n\n    ## not a heading\n").html

@@ -55,15 +55,30 @@ def test_boosted_and_history_restore_requests_get_the_whole_page(client, article
         assert [t.name for t in response.templates][0] == "kb/search.html"
 
 
-def test_header_search_swaps_the_whole_panel(client, articles):
-    response = client.get(reverse("kb:search"), {"q": "redis"}, HTTP_HX_TARGET="main", **HX)
-    assert [t.name for t in response.templates][0] == "kb/partials/search_panel.html"
+def test_header_search_drops_down_the_top_hits_and_a_link_to_all(client, articles):
+    response = client.get(reverse("kb:search"), {"q": "redis"}, HTTP_HX_TARGET="header-search-results", **HX)
+    body = response.content.decode()
+    assert [t.name for t in response.templates][0] == "kb/partials/search_dropdown.html"
+    assert "<html" not in body and "Redis connection refused" in body
+    assert 'href="/search/?q=redis"' in body
+
+
+def test_search_names_the_words_no_article_contains(client, articles):
+    body = client.get(reverse("kb:search"), {"q": "redis zyxwvutsq"}).content.decode()
+    assert "No article mentions <strong>zyxwvutsq</strong>" in body
+    assert "Redis connection refused" in body
+    assert "No article mentions <strong>redis" not in body
+
+
+def test_search_page_title_follows_the_query(client, articles):
+    body = client.get(reverse("kb:search"), {"q": "redis"}).content.decode()
+    assert "<title>redis · Search · Triage</title>" in body
 
 
 def test_home_and_header_include_the_live_search_boxes(client, articles):
     body = client.get(reverse("kb:home")).content.decode()
     assert 'hx-target="#home-search-results"' in body
-    assert 'hx-target="#main"' in body
+    assert 'hx-target="#header-search-results"' in body
     assert "js/search.js" in body
 
 
@@ -211,3 +226,8 @@ def test_drafts_never_leak_through_search_open(client, articles):
     staff = User.objects.create(username="boss", is_staff=True)
     client.force_login(staff)
     assert client.get(reverse("kb:search_open", args=[draft.pk])).status_code == 302
+
+
+def test_live_results_on_the_search_page_carry_the_new_title(client, articles):
+    response = client.get(reverse("kb:search"), {"q": "redis"}, HTTP_HX_TARGET="search-results", **HX)
+    assert "<title>redis · Search · Triage</title>" in response.content.decode()
