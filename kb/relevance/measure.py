@@ -13,8 +13,9 @@ from django.db import transaction
 
 from ..importing import guide_import, system_for_import
 from ..matching import symptom_match_text
-from ..models import Article, Signature, System
+from ..models import Article, SearchSynonym, Signature, System
 from ..search import search
+from ..search.synonyms import synonyms_changed
 from .material import SEED_FILES, Guide, SeedLine, TruthSection, guides_load, logs_load, path_names, seeds_dir
 from .material import seed_lines_load
 from .paste import is_calm_line, paste_lookup
@@ -141,13 +142,24 @@ def _seed_figures(lines: list[SeedLine], *, show: bool) -> dict[str, Any]:
             "seeds_only_lines": len(lines)}
 
 
+def _without_synonyms() -> None:
+    SearchSynonym.objects.all().delete()
+    synonyms_changed()
+
+
 def relevance_measure(*, only: list[str] | None = None, seeds: bool = True, logs: bool = True,
-                      show_dev_failures: bool = False) -> dict[str, Any]:
-    """Every figure of the benchmark as one flat dict (dev and heldout separately)."""
+                      synonyms: bool = True, show_dev_failures: bool = False) -> dict[str, Any]:
+    """Every figure of the benchmark as one flat dict (dev and heldout separately).
+
+    ``synonyms=False`` measures without the operations vocabulary (deleted inside the rolled-back
+    transaction), to show what it adds.
+    """
     started = time.perf_counter()
     guides = guides_load(only=only)
 
     def guides_phase() -> dict[str, Any]:
+        if not synonyms:
+            _without_synonyms()
         systems = {guide.slug: _import(guide.file, name=guide.slug) for guide in guides}
         tallies = {"dev": Tally(), "heldout": Tally()}
         for guide in guides:
@@ -164,6 +176,14 @@ def relevance_measure(*, only: list[str] | None = None, seeds: bool = True, logs
     result.update(_rolled_back(guides_phase))
     if seeds:
         lines = seed_lines_load()
-        result.update(_rolled_back(lambda: _seed_figures(lines, show=show_dev_failures)))
+
+        def seeds_phase() -> dict[str, Any]:
+            if not synonyms:
+                _without_synonyms()
+            return _seed_figures(lines, show=show_dev_failures)
+
+        result.update(_rolled_back(seeds_phase))
+    synonyms_changed()  # the rolled-back phases may have loaded other groups
+    result["synonyms"] = synonyms
     result["elapsed_s"] = round(time.perf_counter() - started, 1)
     return result

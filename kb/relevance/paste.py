@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..matching import MatchInputError, symptom_match_text
-from ..matching.retrieval import MAX_EVENT_CHARS, MAX_EVENTS, RelatedHit, related_lookup
+from ..matching.retrieval import MAX_EVENT_CHARS, MAX_EVENTS, RelatedHit, related_lookup, system_detect
 from ..models import Article
 
 # The engine's own rule for a calm log line (kb.matching.engine): these are never looked up.
@@ -50,7 +50,8 @@ def paste_events(text: str, unknown_examples: list[str]) -> list[str]:
 
 
 def paste_lookup(*, text: str, user: Any = None, system: str | None = None) -> PasteResult:
-    """Signature matches via ``symptom_match_text``, then ``related_lookup`` on what they left unexplained."""
+    """Signature matches via ``symptom_match_text``, then ``related_lookup`` on what they left unexplained
+    (boosting the system the text names, when it names one)."""
     result = PasteResult()
     try:
         matched = symptom_match_text(text=text, user=user)
@@ -62,5 +63,5 @@ def paste_lookup(*, text: str, user: Any = None, system: str | None = None) -> P
         result.signature_articles.extend(match.articles)
     result.signature_symptoms = len(matched.matches)
     events = paste_events(text, [group.example for group in matched.unknown])
-    result.related = related_lookup(events=events, system=system, exclude_symptom_ids=symptom_ids, user=user)
+    result.related = related_lookup(events=events, system=system or system_detect(text), exclude_symptom_ids=symptom_ids, user=user)
     return result

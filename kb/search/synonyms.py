@@ -129,6 +129,8 @@ def synonyms_apply(query: ParsedQuery) -> ParsedQuery:
         content = [w for w in said if w not in STOP_WORDS]
         if not content:
             continue
+        if any(set(expansion.alternatives) == set(group) for group in groups):
+            continue  # "frozen, not responding": one group said twice needs matching once
         used.update(content)
         groups.append(expansion.alternatives)
     if not groups:
