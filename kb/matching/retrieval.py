@@ -27,16 +27,16 @@ from typing import Any
 from django.db.models import Count, Max
 
 from ..models import Article, Symptom, System
-from ..selectors import is_staff
 from ..search.synonyms import synonym_expand
+from ..selectors import is_staff
 from .tokens import error_tokens, query_tokens, quoted_fragments, stem, words_plain
 from .version import knowledge_version
 
 logger = logging.getLogger(__name__)
 
 MAX_EVENTS = 50
-MAX_EVENT_CHARS = 4000
-MAX_QUERY_TOKENS = 48
+MAX_EVENT_CHARS = 2000
+MAX_QUERY_TOKENS = 32
 MAX_BODY_CHARS = 60_000
 # BM25F: field weights and length normalisation.
 FIELD_WEIGHTS = {"head": 4.0, "symptoms": 3.0, "code": 1.2, "body": 1.0}
@@ -49,6 +49,8 @@ SYSTEM_BOOST = 1.5
 MIN_COVERAGE = 0.18
 MIN_SCORE = 2.0
 UNKNOWN_IDF = 1.0
+COMMON_IDF = 0.7
+DETECT_CHARS = 20_000
 
 _FENCE_RE = re.compile(r"^(\s*)(```+|~~~+)[^\n]*\n(.*?)^\1\2[ \t]*$", re.MULTILINE | re.DOTALL)
 _INLINE_CODE_RE = re.compile(r"`([^`\n]+)`")
@@ -190,7 +192,6 @@ def retrieval_reset() -> None:
 class _Query:
     text: str
     weights: dict[str, float]  # token -> query weight
-    surface: dict[str, str]  # token -> the word as written, for "why"
     fragments: list[str]
 
 
@@ -217,12 +218,14 @@ def query_build(text: str) -> _Query:
             for token in query_tokens(" ".join(alternative)):
                 if token not in weights:
                     weights[token] = SYNONYM_WEIGHT
-    return _Query(text=text, weights=weights, surface=_surface_forms(text), fragments=quoted_fragments(text))
+    return _Query(text=text, weights=weights, fragments=quoted_fragments(text))
 
 
 def _score(index: RetrievalIndex, query: _Query, *, system_id: int | None, visible_all: bool,
            ) -> tuple[list[tuple[float, int, list[str]]], float]:
     """(score, doc index, matched tokens) best first, and the query's total idf weight."""
+    # A token in most articles (idf under COMMON_IDF) only reorders what rarer tokens found: it is
+    # scored for those, not walked through its whole posting list.
     known = [(token, weight) for token, weight in query.weights.items() if token in index.idf]
     # Only the rarest tokens of a long event: a stack of common words adds cost, not precision.
     known.sort(key=lambda pair: -index.idf[pair[0]] * pair[1])
@@ -231,11 +234,21 @@ def _score(index: RetrievalIndex, query: _Query, *, system_id: int | None, visib
     total = sum(index.idf.get(token, UNKNOWN_IDF) * weight for token, weight in query.weights.items()) or 1.0
     scores: dict[int, float] = {}
     matched: dict[int, list[str]] = {}
+    common = []
     for token, weight in known:
         idf = index.idf[token]
+        if idf < COMMON_IDF:
+            common.append((token, weight, idf))
+            continue
         for doc_index, tf in index.postings[token]:
             scores[doc_index] = scores.get(doc_index, 0.0) + weight * idf * tf * (K1 + 1) / (tf + K1)
             matched.setdefault(doc_index, []).append(token)
+    for token, weight, idf in common:
+        for doc_index in list(scores):
+            tf = index.docs[doc_index].weights.get(token)
+            if tf:
+                scores[doc_index] += weight * idf * tf * (K1 + 1) / (tf + K1)
+                matched[doc_index].append(token)
     results = []
     for doc_index, score in scores.items():
         doc = index.docs[doc_index]
@@ -321,7 +334,8 @@ def _related_lookup(*, events: list[str], system: str | None, exclude_symptom_id
         article_id = index.docs[doc_index].article_id
         if article_id in found and found[article_id][0] >= normalised:
             continue
-        why = [query.surface.get(t, t) for t in sorted(matched, key=lambda t: -index.idf[t] * query.weights[t])]
+        surface = _surface_forms(query.text)
+        why = [surface.get(t, t) for t in sorted(matched, key=lambda t: -index.idf[t] * query.weights[t])]
         found[article_id] = (normalised, event, [index.docs[k[1]].article_id for k in kept], symptom_id,
                              list(dict.fromkeys(why))[:8])
 
@@ -346,24 +360,29 @@ def system_detect(text: str) -> str | None:
     """A system slug when the text names a system's hosts/components/name clearly enough, else None.
 
     A system's name or slug counts when it stands as a word of its own (``ares-api-1`` names ``ares``);
-    exactly one system may be named, or one named at least twice as often as any other.
+    exactly one system may be named, or one named at least twice as often as any other. One pass over
+    the first ``DETECT_CHARS`` characters, whatever the number of systems.
     """
     try:
-        text = (text or "")[:200_000].lower()
+        text = (text or "")[:DETECT_CHARS].lower()
         if not text.strip():
             return None
-        counts: dict[str, int] = {}
+        owners: dict[str, str] = {}
         for slug, name in System.objects.values_list("slug", "name"):
-            names = {n for n in {slug, slug.replace("-", " "), " ".join(name.lower().split())} if len(n) >= 3}
-            total = 0
-            for candidate in names:
-                pattern = r"(?<![a-z0-9])" + re.escape(candidate).replace(r"\ ", r"[\s_-]+") + r"(?![a-z0-9])"
-                total += len(re.findall(pattern, text))
-            if total:
-                counts[slug] = total
-        if not counts:
+            for candidate in (slug, slug.replace("-", " "), " ".join(name.lower().split())):
+                if len(candidate) >= 3:
+                    owners.setdefault(re.sub(r"[\s_-]+", " ", candidate), slug)
+        if not owners:
             return None
+        names = sorted(owners, key=len, reverse=True)
+        alternation = "|".join(re.escape(n).replace(r"\ ", r"[\s_-]+") for n in names)
+        counts: Counter = Counter()
+        for found in re.findall(rf"(?<![a-z0-9])(?:{alternation})(?![a-z0-9])", text):
+            counts[owners.get(re.sub(r"[\s_-]+", " ", found), "")] += 1
+        counts.pop("", None)
         ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+        if not ranked:
+            return None
         if len(ranked) == 1 or ranked[0][1] >= 2 * ranked[1][1]:
             return ranked[0][0]
         return None

@@ -25,8 +25,7 @@ from ..search.query import ERRNO_NAMES, STOP_WORDS
 MAX_TOKEN_CHARS = 80
 # Words so common in logs that they say nothing about which error it is (the level names, mostly).
 LOG_NOISE = frozenset(
-    "error errors err erro warn warning info debug trace fatal critical crit notice line file at "
-    "failed fail true false null none nil".split()
+    ["error", "errors", "err", "erro", "warn", "warning", "info", "debug", "trace", "fatal", "critical", "crit", "notice", "line", "file", "at", "failed", "fail", "true", "false", "null", "none", "nil"]
 )
 
 _PIECE_RE = re.compile(r"[A-Za-z0-9_$][\w$]*(?:[.:\-/][A-Za-z0-9_$][\w$]*)*")
@@ -77,7 +76,7 @@ def error_tokens(text: str) -> list[str]:
             tokens.append(piece.lower())
             continue
         parts = re.split(r"[.:\-/]", piece)
-        if len(parts) > 1 and 2 <= sum(p[:1].isalpha() for p in parts) and len(piece) <= MAX_TOKEN_CHARS:
+        if len(parts) > 1 and sum(p[:1].isalpha() for p in parts) >= 2 and len(piece) <= MAX_TOKEN_CHARS:
             tokens.append(piece.lower())  # the whole dotted or hyphenated name
         for part in parts:
             if not part:

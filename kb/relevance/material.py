@@ -77,11 +77,14 @@ def path_names(heading_path: str, expected: list[str]) -> bool:
     if not expected:
         return False
     for last in range(len(segments) - 1, -1, -1):
-        if not same_heading(expected[-1], segments[last]):
-            continue
-        remaining = iter(segments[:last])
-        if all(any(same_heading(step, seg) for seg in remaining) for step in expected[:-1]):
-            return True
+        # A heading may itself contain " / " ("Failed to get rootfs info / "stat failed""): try the
+        # segments ending here joined back, shortest first.
+        for first in range(last, -1, -1):
+            if not same_heading(expected[-1], " / ".join(segments[first : last + 1])):
+                continue
+            remaining = iter(segments[:first])
+            if all(any(same_heading(step, seg) for seg in remaining) for step in expected[:-1]):
+                return True
     return False
 
 

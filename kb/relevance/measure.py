@@ -16,8 +16,17 @@ from ..matching import symptom_match_text
 from ..models import Article, SearchSynonym, Signature, System
 from ..search import search
 from ..search.synonyms import synonyms_changed
-from .material import SEED_FILES, Guide, SeedLine, TruthSection, guides_load, logs_load, path_names, seeds_dir
-from .material import seed_lines_load
+from .material import (
+    SEED_FILES,
+    Guide,
+    SeedLine,
+    TruthSection,
+    guides_load,
+    logs_load,
+    path_names,
+    seed_lines_load,
+    seeds_dir,
+)
 from .paste import is_calm_line, paste_lookup
 
 METRICS = ("section_coverage", "extraction_rate", "paste_top1", "paste_top3", "variant_top3", "paraphrase_top3")

@@ -7,6 +7,7 @@ itself; switch its body to the service call then, so the benchmark measures what
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,7 +44,13 @@ def is_calm_line(line: str) -> bool:
 def paste_events(text: str, unknown_examples: list[str]) -> list[str]:
     """The unknown error templates' examples, then the paste's non-calm lines as one event."""
     events = [example for example in unknown_examples if not is_calm_line(example)][: MAX_EVENTS - 1]
-    loud = [line for line in text.splitlines() if line.strip() and not is_calm_line(line)]
+    loud, size = [], 0
+    for line in io.StringIO(text):  # stops reading once the event is full, however long the paste
+        if line.strip() and not is_calm_line(line):
+            loud.append(line.rstrip("\r\n"))
+            size += len(line)
+            if size >= MAX_EVENT_CHARS:
+                break
     if loud:
         events.append("\n".join(loud)[:MAX_EVENT_CHARS])
     return events

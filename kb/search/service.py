@@ -23,8 +23,8 @@ from .highlight import HIGHLIGHT_START, HIGHLIGHT_STOP, mark_highlight
 from .query import MAX_TERMS, STOP_WORDS, ParsedQuery, parse_query, slug_of, words_of
 from .ranking import candidates_order
 from .results import MAX_PAGE_SIZE, PAGE_SIZE, Facet, SearchHit, SearchResults
-from .synonyms import synonyms_apply
 from .spelling import apply_corrections, suggest_corrections, suggestion_text, word_similarity
+from .synonyms import synonyms_apply
 
 # How many matches are scored at most; keeps a one-word query over a million articles as cheap as a
 # rare one. Relevance inside a real knowledge base (thousands of articles) is never truncated by it.

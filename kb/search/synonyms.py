@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -26,7 +27,10 @@ DEFAULTS_FILE = Path(__file__).with_name("synonyms.txt")
 MAX_GROUP_TERMS = 12
 _VERSION_KEY = "kb:synonyms:version"
 _lock = threading.Lock()
+# How long this process trusts its copy before asking the cache whether the groups changed.
+RECHECK_SECONDS = 2.0
 _loaded: tuple[str, dict[tuple[str, ...], tuple[tuple[str, ...], ...]], int] | None = None
+_checked_at = 0.0
 
 Alternative = tuple[str, ...]
 
@@ -64,12 +68,16 @@ def synonyms_changed() -> None:
 
 def _groups() -> tuple[dict[Alternative, tuple[Alternative, ...]], int]:
     """Each alternative -> its whole group (itself first), and the longest alternative's length."""
-    global _loaded
+    global _loaded, _checked_at
+    current = _loaded
+    now = time.monotonic()
+    if current is not None and now - _checked_at < RECHECK_SECONDS:
+        return current[1], current[2]
     try:
         token = cache.get(_VERSION_KEY) or "-"
     except Exception:
         token = "?"
-    current = _loaded
+    _checked_at = now
     if current is not None and current[0] == token:
         return current[1], current[2]
     with _lock:
