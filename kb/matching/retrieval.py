@@ -44,7 +44,7 @@ FIELD_B = {"head": 0.5, "symptoms": 0.6, "code": 0.75, "body": 0.75}
 K1 = 1.2
 SYNONYM_WEIGHT = 0.7
 QUOTED_BONUS = 0.5
-SYSTEM_BOOST = 1.5
+SYSTEM_BOOST = 3.0
 # A hit must explain at least this share of the query's weight (idf) to be shown at all.
 MIN_COVERAGE = 0.18
 MIN_SCORE = 2.0

@@ -135,11 +135,15 @@ def _seed_systems() -> dict[str, System]:
 
 def _seed_figures(lines: list[SeedLine], *, show: bool) -> dict[str, Any]:
     systems = _seed_systems()
-    found = literal_found = literal_total = 0
+    found = literal_found = literal_total = found_with_system = 0
     for item in lines:
         got = paste_lookup(text=item.line).articles[:3]
         ok = any(a.system_id == systems[item.system].pk and path_names(a.heading_path, item.article) for a in got)
         found += ok
+        # The same line with its system named, as the page's system filter (or a system's own log) gives it.
+        with_system = paste_lookup(text=item.line, system=item.system).articles[:3]
+        found_with_system += any(a.system_id == systems[item.system].pk and path_names(a.heading_path, item.article)
+                                 for a in with_system)
         if item.literal:
             literal_total += 1
             literal_found += ok
@@ -148,6 +152,7 @@ def _seed_figures(lines: list[SeedLine], *, show: bool) -> dict[str, Any]:
             print(f"MISS seed {item.system} {item.article[-1]!r} {item.line[:120]!r} -> {shown}", file=sys.stderr)
     return {"seeds_only_error_line_top3": round(found / len(lines), 3) if lines else None,
             "seeds_only_literal_top3": round(literal_found / literal_total, 3) if literal_total else None,
+            "seeds_only_with_system_top3": round(found_with_system / len(lines), 3) if lines else None,
             "seeds_only_lines": len(lines)}
 
 

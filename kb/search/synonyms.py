@@ -99,10 +99,13 @@ def synonym_expand(words: list[str]) -> list[Expansion]:
     """Where these lower-case words (stop words kept) say a member of a group, longest first, no overlaps."""
     if not words:
         return []
+    global _loaded, _checked_at
     try:
         groups, longest = _groups()
     except Exception:  # no table yet (a migration running) or a database hiccup: search without synonyms
         logger.warning("synonyms: could not load the groups", exc_info=True)
+        # Try again after RECHECK_SECONDS, not on every query ("!" is never a cache token).
+        _loaded, _checked_at = ("!", {}, 0), time.monotonic()
         return []
     found: list[Expansion] = []
     position = 0
