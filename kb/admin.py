@@ -8,7 +8,8 @@ from django.http import HttpRequest
 
 from . import services
 from .matching.signatures import signature_check
-from .models import Article, ArticleRevision, Signature, Solution, Symptom, System, Tag
+from .models import Article, ArticleRevision, SearchSynonym, Signature, Solution, Symptom, System, Tag
+from .search.synonyms import synonyms_changed
 
 
 @admin.register(System)
@@ -102,3 +103,23 @@ class SolutionAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Solution, form: forms.ModelForm, change: bool) -> None:
         services.solution_render(solution=obj)
         super().save_model(request, obj, form, change)
+
+
+@admin.register(SearchSynonym)
+class SearchSynonymAdmin(admin.ModelAdmin):
+    """The operations vocabulary search and retrieval expand queries with; every edit reloads it."""
+
+    list_display = ("terms", "note", "updated_at")
+    search_fields = ("terms", "note")
+
+    def save_model(self, request: HttpRequest, obj: SearchSynonym, form: forms.ModelForm, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        synonyms_changed()
+
+    def delete_model(self, request: HttpRequest, obj: SearchSynonym) -> None:
+        super().delete_model(request, obj)
+        synonyms_changed()
+
+    def delete_queryset(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
+        super().delete_queryset(request, queryset)
+        synonyms_changed()

@@ -242,3 +242,24 @@ class SearchQueryLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.query[:60]} ({self.result_count})"
+
+
+class SearchSynonym(models.Model):
+    """One group of words and phrases that mean the same to on-call engineers ("OOM, out of memory").
+
+    Search and retrieval expand a query with the rest of its group; staff extend the groups in the admin.
+    """
+
+    terms = models.CharField(
+        max_length=500, unique=True,
+        help_text="Words or phrases that mean the same, separated by commas: oom, out of memory",
+    )
+    note = models.CharField(max_length=200, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["terms"]
+
+    def __str__(self) -> str:
+        return self.terms
+

@@ -47,3 +47,33 @@ def test_bench_alerts_accepts_a_small_storm_with_exact_dedup_and_nothing_lost(tm
     assert result["incidents_created"] == result["distinct_groups"] == 3
     for key in ("accepted_per_s", "p95_accept_ms", "incidents_per_s", "p95_incident_ms", "ratio"):
         assert result[key] > 0, key
+
+
+def test_bench_relevance_prints_every_figure_and_finds_a_pasted_error(tmp_path):
+    # Its own SQLite file, migrated first: the benchmark rolls back what it imports, never touching real data.
+    env = {**os.environ, "TRIAGE_VAR_DIR": str(tmp_path), "DATABASE_URL": "", "REDIS_URL": ""}
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=settings.BASE_DIR, env=env, check=True,
+                   capture_output=True, timeout=300)
+    completed = subprocess.run(
+        [sys.executable, "manage.py", "bench_relevance", "--guide", "kind-known-issues", "--guide", "traefik-faq",
+         "--no-seeds"],
+        cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    lines = [line for line in completed.stdout.splitlines() if line.strip()]
+    assert len(lines) == 1, completed.stdout[-2000:]
+    result = json.loads(lines[0])
+    assert result["guides"] == 2 and result["dev_guides"] == 2
+    for key in ("section_coverage", "extraction_rate", "paste_top1", "paste_top3", "variant_top3", "paraphrase_top3"):
+        assert 0 <= result["dev"][key] <= 1, key
+        assert key in result["heldout"]
+    # A verbatim error from the guide, pasted alone, finds its section.
+    assert result["dev"]["paste_top3"] >= 0.5
+    for key in ("clean_log_signature_matches", "clean_log_related_on_info", "clean_log_related_hits"):
+        assert result[key] >= 0, key
+    assert result["clean_log_related_on_info"] == 0
+    check = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", "from kb.models import Article; print(Article.objects.count())"],
+        cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert check.stdout.strip().splitlines()[-1] == "0", "bench_relevance left articles behind"

@@ -6,6 +6,8 @@
 - ``engine``: every signature compiled into one ``Matcher`` (RE2 prefilter, Aho-Corasick, RE2 Set);
 - ``clustering``: unknown error lines grouped into templates (drain3);
 - ``version``: the knowledge-base fingerprint and this process's matcher, rebuilt when it moves on;
+- ``tokens``, ``retrieval``: error-aware tokens and the BM25F index behind the signatures
+  (``related_lookup`` for errors no signature knows, ``system_detect``);
 - ``service``: ``symptom_match_text`` / ``symptom_match_stream``, ranked symptoms with solutions;
 - ``signatures``: writes for signatures, each checked against its own examples.
 """

@@ -4,6 +4,8 @@
 - ``engines/``: ``postgres`` (weighted tsvector, GIN, ts_rank, ts_headline, pg_trgm) and ``sqlite``
   (FTS5 with bm25 and trigram tables) translate a parsed query into SQL and return candidates;
 - ``spelling``: "did you mean" and the trigram similarity both engines share;
+- ``synonyms``: the operations vocabulary (``SearchSynonym`` groups: "OOM" = "out of memory"), turned
+  into OR groups that both engines match through any one alternative;
 - ``ranking``: the score (signature hits, match tier, text rank, bounded vote/outcome multiplier);
 - ``service``: ``search()``, the stages from strict to fuzzy, the page, highlights and facets;
 - ``index``: ``index_articles()`` after writes; ``querylog``: the query log and knowledge-gaps report.

@@ -80,18 +80,27 @@ class ParsedQuery:
     error_tokens: tuple[ErrorToken, ...] = ()
     fragments: tuple[str, ...] = ()
     prefix: str = ""  # the word still being typed (search-as-you-type), matched as a prefix
+    # Synonym groups (kb.search.synonyms): each must match through any one of its alternatives (word
+    # tuples, the words the person typed first); their words are not repeated in ``terms``.
+    groups: tuple[tuple[tuple[str, ...], ...], ...] = ()
 
     @property
     def has_positive(self) -> bool:
-        return bool(self.terms or self.phrases or self.prefix or self.error_tokens or self.fragments)
+        return bool(self.terms or self.phrases or self.prefix or self.error_tokens or self.fragments or self.groups)
 
     @property
     def has_text(self) -> bool:
-        return bool(self.terms or self.phrases or self.prefix)
+        return bool(self.terms or self.phrases or self.prefix or self.groups)
+
+    @property
+    def word_count(self) -> int:
+        """Words and synonym groups a strict match needs, plus the prefix: how specific the query is."""
+        return len(self.terms) + len(self.groups) + bool(self.prefix)
 
     @property
     def all_words(self) -> tuple[str, ...]:
         words = list(self.terms) + [w for p in self.phrases for w in p if w not in STOP_WORDS]
+        words += [w for g in self.groups for a in g for w in a if w not in STOP_WORDS]
         if self.prefix:
             words.append(self.prefix)
         return tuple(dict.fromkeys(words))
@@ -99,7 +108,7 @@ class ParsedQuery:
     @property
     def normalized(self) -> str:
         """A canonical spelling for logs and grouping: lower case, operators kept, order kept."""
-        parts = list(self.terms) + [f'"{" ".join(p)}"' for p in self.phrases]
+        parts = list(self.terms) + [" ".join(g[0]) for g in self.groups] + [f'"{" ".join(p)}"' for p in self.phrases]
         if self.prefix:
             parts.append(self.prefix)
         parts += [f"-{t}" for t in self.excluded_terms] + [f'-"{" ".join(p)}"' for p in self.excluded_phrases]
@@ -153,6 +162,19 @@ def error_tokens(text: str) -> tuple[ErrorToken, ...]:
     for code in _EXIT_CODE_RE.findall(text):
         add(f"exit code {code}", rf"exit(ed)?\s+(with\s+)?(code|status)\s*:?\s*{code}", "exit", f"exit {code}")
     return tuple(list(found.values())[:8])
+
+
+def plain_words(raw: str) -> list[str]:
+    """The words typed outside quotes, exclusions and filters, stop words kept, in order."""
+    words: list[str] = []
+    for match in _TOKEN_RE.finditer(raw):
+        word = match.group("word")
+        if word is None:
+            continue
+        if len(word) > 1 and word[0] == "-" and word[1] != "-" and (word[1].isalpha() or word[1] == "_"):
+            continue
+        words.extend(words_of(word))
+    return words
 
 
 def parse_query(text: str, *, as_you_type: bool = False) -> ParsedQuery:
@@ -237,8 +259,6 @@ def parse_query(text: str, *, as_you_type: bool = False) -> ParsedQuery:
         fragments=tuple(dict.fromkeys(fragments))[:4],
         prefix=prefix,
     )
-
-
 
 
 def query_from_words(words: Iterable[str], *, phrases: Iterable[Iterable[str]] = ()) -> ParsedQuery:

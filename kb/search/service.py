@@ -24,6 +24,7 @@ from .query import MAX_TERMS, STOP_WORDS, ParsedQuery, parse_query, slug_of, wor
 from .ranking import candidates_order
 from .results import MAX_PAGE_SIZE, PAGE_SIZE, Facet, SearchHit, SearchResults
 from .spelling import apply_corrections, suggest_corrections, suggestion_text, word_similarity
+from .synonyms import synonyms_apply
 
 # How many matches are scored at most; keeps a one-word query over a million articles as cheap as a
 # rare one. Relevance inside a real knowledge base (thousands of articles) is never truncated by it.
@@ -75,7 +76,7 @@ def _fetch(engine: Engine, query: ParsedQuery, mode: str, filters: Filters, *, s
     found = engine.candidates(query, mode, filters, sort=sort, rank=rank, limit=CANDIDATE_LIMIT)
     # Short queries are the ones whose matches get truncated arbitrarily; a long pasted line is specific
     # already, and its signature stage puts the right article first.
-    short = 0 < len(query.terms) + bool(query.prefix) <= PRIORITY_MAX_WORDS
+    short = 0 < query.word_count <= PRIORITY_MAX_WORDS
     if len(found) >= CANDIDATE_LIMIT and sort == "relevance" and short:
         results.more = True
         seen = {c.id for c in found}
@@ -106,7 +107,7 @@ def _collect(engine: Engine, query: ParsedQuery, filters: Filters, *, sort: str,
             results.corrected = not strict and bool(found)
             _merge(pool, found, 2)
     for variant in queries:
-        if len(pool) < FEW_RESULTS and len(variant.terms) + bool(variant.prefix) > 1:
+        if len(pool) < FEW_RESULTS and variant.word_count > 1:
             _merge(pool, _fetch(engine, variant, LOOSE, filters, sort=sort, rank=rank, results=results), 1)
 
 
@@ -130,7 +131,7 @@ def search(
     unknown filters) comes back as results with ``usable``/``message`` set.
     """
     started = time.perf_counter()
-    query = parse_query(text, as_you_type=as_you_type)
+    query = synonyms_apply(parse_query(text, as_you_type=as_you_type))
     sort = "recent" if sort == "recent" else "relevance"
     per_page = max(1, min(MAX_PAGE_SIZE, int(per_page)))
     page = max(1, int(page))

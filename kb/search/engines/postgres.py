@@ -39,12 +39,16 @@ class PostgresEngine(Engine):
         parts = list(words) + [f'"{" ".join(p)}"' for p in phrases]
         return joiner.join(parts)
 
+    @staticmethod
+    def _alternative(words: tuple[str, ...]) -> str:
+        return words[0] if len(words) == 1 else f'"{" ".join(words)}"'
+
     def tsquery(self, query: ParsedQuery, mode: str) -> tuple[str, list[Any]]:
         """SQL for the tsquery of one stage; every word is already alphanumeric, so nothing can inject."""
         parts, params = [], []
         exclusions = " ".join([f"-{t}" for t in query.excluded_terms] +
                               [f'-"{" ".join(p)}"' for p in query.excluded_phrases])
-        if mode == STRICT or len(query.terms) + bool(query.prefix) <= 1:
+        if mode == STRICT or query.word_count <= 1:
             text = " ".join(x for x in (self._websearch(query.terms, query.phrases), exclusions) if x)
             if text:
                 parts.append("websearch_to_tsquery('english', %s)")
@@ -52,6 +56,10 @@ class PostgresEngine(Engine):
             if query.prefix:
                 parts.append("to_tsquery('english', %s)")
                 params.append(f"{query.prefix}:*")
+            for group in query.groups:
+                # A synonym group matches through any of its words or phrases.
+                parts.append("(" + " || ".join(["websearch_to_tsquery('english', %s)"] * len(group)) + ")")
+                params += [self._alternative(a) for a in group]
         else:
             required = " ".join(x for x in (self._websearch((), query.phrases), exclusions) if x)
             if required:
@@ -64,6 +72,9 @@ class PostgresEngine(Engine):
             if query.prefix:
                 any_parts.append("to_tsquery('english', %s)")
                 any_params.append(f"{query.prefix}:*")
+            for alternative in (a for group in query.groups for a in group):
+                any_parts.append("websearch_to_tsquery('english', %s)")
+                any_params.append(self._alternative(alternative))
             parts.append("(" + " || ".join(any_parts) + ")")
             params += any_params
         return "(" + " && ".join(parts) + ")", params
@@ -124,9 +135,10 @@ class PostgresEngine(Engine):
     def headline_query(self, query: ParsedQuery) -> tuple[str, list[Any]]:
         """Any of the words or phrases, so every match in the snippet is marked."""
         parts, params = [], []
-        if query.terms or query.phrases:
+        if query.terms or query.phrases or query.groups:
+            alternatives = [a for group in query.groups for a in group]
             parts.append("websearch_to_tsquery('english', %s)")
-            params.append(self._websearch(query.terms, query.phrases, joiner=" or "))
+            params.append(self._websearch(query.terms, (*query.phrases, *alternatives), joiner=" or "))
         if query.prefix:
             parts.append("to_tsquery('english', %s)")
             params.append(f"{query.prefix}:*")

@@ -40,6 +40,8 @@ class SqliteEngine(Engine):
         words = [self._quote(t) for t in query.terms]
         if query.prefix:
             words.append(self._quote(query.prefix) + " *")
+        # A synonym group matches through any of its words or phrases.
+        words += ["(" + " OR ".join(self._quote(" ".join(a)) for a in group) + ")" for group in query.groups]
         if mode == STRICT or len(words) <= 1:
             expression = " AND ".join(phrases + words)
         else:
@@ -100,6 +102,7 @@ class SqliteEngine(Engine):
 
     def headlines(self, query: ParsedQuery, ids: Sequence[int]) -> dict[int, str]:
         words = [self._quote(t) for t in query.terms] + [self._quote(" ".join(p)) for p in query.phrases]
+        words += [self._quote(" ".join(a)) for group in query.groups for a in group]
         if query.prefix:
             words.append(self._quote(query.prefix) + " *")
         if not ids or not words:

@@ -1,0 +1,391 @@
+"""Retrieval behind the signatures: which articles is an error most likely about, when no signature knows it.
+
+Every article is one document with weighted fields (BM25F): its title and heading path, its symptoms'
+titles and signatures, the code blocks of its body, and the rest of its text. Tokens are error-aware
+(``kb.matching.tokens``): exception names whole and split, errno names and numbers, HTTP statuses, hex
+codes, distinctive identifiers such as ``QueuePool``; quoted fragments count extra. The index lives in
+this process's memory and is rebuilt when the knowledge base changes (the matcher's knowledge version
+plus the articles' own fingerprint), so PostgreSQL and SQLite give the same results from the same data.
+
+``related_lookup`` is what the match service calls for error events no signature matched. A query is
+expanded with the operations vocabulary (``kb.search.synonyms``) at a lower weight. Work per call is
+bounded: at most ``MAX_EVENTS`` distinct events, ``MAX_EVENT_CHARS`` characters and ``MAX_QUERY_TOKENS``
+tokens each.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Count, Max
+
+from ..models import Article, Symptom, System
+from ..search.synonyms import synonym_expand
+from ..selectors import is_staff
+from .tokens import error_tokens, query_tokens, quoted_fragments, stem, words_plain
+from .version import knowledge_version
+
+logger = logging.getLogger(__name__)
+
+MAX_EVENTS = 50
+MAX_EVENT_CHARS = 2000
+MAX_QUERY_TOKENS = 32
+MAX_BODY_CHARS = 60_000
+# BM25F: field weights and length normalisation.
+FIELD_WEIGHTS = {"head": 4.0, "symptoms": 3.0, "code": 1.2, "body": 1.0}
+FIELD_B = {"head": 0.5, "symptoms": 0.6, "code": 0.75, "body": 0.75}
+K1 = 1.2
+SYNONYM_WEIGHT = 0.7
+QUOTED_BONUS = 0.5
+SYSTEM_BOOST = 3.0
+# A hit must explain at least this share of the query's weight (idf) to be shown at all.
+MIN_COVERAGE = 0.18
+MIN_SCORE = 2.0
+UNKNOWN_IDF = 1.0
+COMMON_IDF = 0.7
+DETECT_CHARS = 20_000
+
+_FENCE_RE = re.compile(r"^(\s*)(```+|~~~+)[^\n]*\n(.*?)^\1\2[ \t]*$", re.MULTILINE | re.DOTALL)
+_INLINE_CODE_RE = re.compile(r"`([^`\n]+)`")
+
+
+@dataclass(frozen=True)
+class RelatedHit:
+    article: Article  # best article for this hit
+    articles: list[Article]  # up to 3 articles, best first (article is articles[0])
+    symptom: Symptom | None  # when the hit maps to one symptom of that article
+    score: float  # higher is better; only comparable within one call
+    why: list[str]  # the matched tokens/phrases, e.g. ["QueuePool", "overflow", "limit"]
+    query: str  # the event text that was looked up (one line or one event summary)
+
+
+@dataclass
+class _Doc:
+    article_id: int
+    system_id: int
+    published: bool
+    weights: dict[str, float]  # token -> BM25F pseudo-frequency
+    text: str  # lower-cased title, symptoms and code, for quoted fragments
+    symptoms: list[tuple[int, frozenset[str]]] = field(default_factory=list)
+
+
+@dataclass
+class RetrievalIndex:
+    version: str
+    docs: list[_Doc]
+    postings: dict[str, list[tuple[int, float]]]
+    idf: dict[str, float]
+    system_slugs: dict[str, int]
+    built_ms: float = 0.0
+
+    @property
+    def size(self) -> int:
+        return len(self.docs)
+
+
+def _split_code(body: str) -> tuple[str, str]:
+    """(code blocks and inline code, prose without the fenced blocks)."""
+    code = [m.group(3) for m in _FENCE_RE.finditer(body)]
+    prose = _FENCE_RE.sub(" ", body)
+    code += _INLINE_CODE_RE.findall(prose)
+    return "\n".join(code), prose
+
+
+def _field_counts(article: Article, symptom_texts: list[str]) -> dict[str, Counter]:
+    body = (article.body or "")[:MAX_BODY_CHARS]
+    code, prose = _split_code(body)
+    head = f"{article.title}\n{article.heading_path.replace(' / ', chr(10))}"
+    return {
+        "head": Counter(error_tokens(head)),
+        "symptoms": Counter(error_tokens("\n".join(symptom_texts))),
+        "code": Counter(error_tokens(code)),
+        "body": Counter(error_tokens(f"{article.summary}\n{prose}")),
+    }
+
+
+def retrieval_index_build(*, version: str = "") -> RetrievalIndex:
+    """Every article as a BM25F document (one pass over articles, symptoms and signatures)."""
+    started = time.perf_counter()
+    symptom_texts: dict[int, list[tuple[int, str]]] = {}
+    signatures: dict[int, list[str]] = {}
+    for symptom_id, text in Symptom.objects.filter(signatures__isnull=False).values_list("id", "signatures__text"):
+        signatures.setdefault(symptom_id, []).append(text)
+    links = Symptom.articles.through.objects.values_list("article_id", "symptom_id", "symptom__title")
+    for article_id, symptom_id, title in links.iterator(chunk_size=2000):
+        text = "\n".join([title, *signatures.get(symptom_id, [])])
+        symptom_texts.setdefault(article_id, []).append((symptom_id, text))
+
+    raw: list[tuple[_Doc, dict[str, Counter]]] = []
+    lengths: dict[str, list[int]] = {name: [] for name in FIELD_WEIGHTS}
+    articles = Article.objects.only("id", "system_id", "status", "title", "heading_path", "summary", "body")
+    for article in articles.iterator(chunk_size=500):
+        own = symptom_texts.get(article.pk, [])
+        counts = _field_counts(article, [text for _, text in own])
+        for name, counter in counts.items():
+            lengths[name].append(sum(counter.values()))
+        code, _ = _split_code((article.body or "")[:MAX_BODY_CHARS])
+        text = "\n".join([article.title, *[t for _, t in own], code]).lower()
+        doc = _Doc(article_id=article.pk, system_id=article.system_id,
+                   published=article.status == Article.Status.PUBLISHED, weights={}, text=text,
+                   symptoms=[(sid, frozenset(error_tokens(t))) for sid, t in own])
+        raw.append((doc, counts))
+
+    average = {name: (sum(values) / len(values) if values else 1.0) or 1.0 for name, values in lengths.items()}
+    postings: dict[str, list[tuple[int, float]]] = {}
+    for index, (doc, counts) in enumerate(raw):
+        weights: dict[str, float] = {}
+        for name, counter in counts.items():
+            length = sum(counter.values())
+            norm = 1 - FIELD_B[name] + FIELD_B[name] * length / average[name]
+            for token, tf in counter.items():
+                weights[token] = weights.get(token, 0.0) + FIELD_WEIGHTS[name] * tf / norm
+        doc.weights = weights
+        for token, weight in weights.items():
+            postings.setdefault(token, []).append((index, weight))
+    total = len(raw)
+    idf = {token: math.log(1 + (total - len(p) + 0.5) / (len(p) + 0.5)) for token, p in postings.items()}
+    slugs = dict(System.objects.values_list("slug", "id"))
+    return RetrievalIndex(version=version, docs=[d for d, _ in raw], postings=postings, idf=idf,
+                          system_slugs=slugs, built_ms=(time.perf_counter() - started) * 1000)
+
+
+_lock = threading.Lock()
+_index: RetrievalIndex | None = None
+
+
+def retrieval_version() -> str:
+    """The matcher's knowledge version plus the articles' fingerprint (an edited body moves it)."""
+    facts = Article.objects.aggregate(count=Count("id"), top=Max("id"), newest=Max("updated_at"))
+    newest = facts["newest"].isoformat() if facts["newest"] else "-"
+    systems = System.objects.aggregate(count=Count("id"), top=Max("id"))
+    return f"{knowledge_version()}|{facts['count']}:{facts['top']}:{newest}|{systems['count']}:{systems['top']}"
+
+
+def retrieval_index_current() -> RetrievalIndex:
+    """This process's index, rebuilt when the knowledge base moved on."""
+    global _index
+    version = retrieval_version()
+    current = _index
+    if current is not None and current.version == version:
+        return current
+    with _lock:
+        if _index is None or _index.version != version:
+            _index = retrieval_index_build(version=version)
+            logger.info("retrieval: indexed %d articles in %.0f ms", _index.size, _index.built_ms)
+        return _index
+
+
+def retrieval_reset() -> None:
+    global _index
+    with _lock:
+        _index = None
+
+
+@dataclass
+class _Query:
+    text: str
+    weights: dict[str, float]  # token -> query weight
+    fragments: list[str]
+
+
+def _surface_forms(text: str) -> dict[str, str]:
+    forms: dict[str, str] = {}
+    for word in re.findall(r"[A-Za-z0-9_$][\w$.:\-]*", text):
+        for token in error_tokens(word):
+            forms.setdefault(token, word.strip(".:-"))
+        for piece in re.findall(r"[A-Za-z][a-z]+|[A-Z]+(?![a-z])|\d+", word):
+            forms.setdefault(stem(piece.lower()), piece)
+    return forms
+
+
+def query_build(text: str) -> _Query:
+    """An event's lookup weights: its tokens, plus its synonyms' tokens at a lower weight."""
+    text = text[:MAX_EVENT_CHARS]
+    weights: dict[str, float] = {}
+    for token in query_tokens(text):
+        weights[token] = weights.get(token, 0.0) + 1.0
+    # Repetition in one line (a path repeated, say) should not outweigh a rare word: damp it.
+    weights = {token: 1.0 + math.log(count) for token, count in weights.items()}
+    for expansion in synonym_expand(words_plain(text)):
+        for alternative in expansion.alternatives[1:]:
+            for token in query_tokens(" ".join(alternative)):
+                if token not in weights:
+                    weights[token] = SYNONYM_WEIGHT
+    return _Query(text=text, weights=weights, fragments=quoted_fragments(text))
+
+
+def _score(index: RetrievalIndex, query: _Query, *, system_id: int | None, visible_all: bool,
+           ) -> tuple[list[tuple[float, int, list[str]]], float]:
+    """(score, doc index, matched tokens) best first, and the query's total idf weight."""
+    # A token in most articles (idf under COMMON_IDF) only reorders what rarer tokens found: it is
+    # scored for those, not walked through its whole posting list.
+    known = [(token, weight) for token, weight in query.weights.items() if token in index.idf]
+    # Only the rarest tokens of a long event: a stack of common words adds cost, not precision.
+    known.sort(key=lambda pair: -index.idf[pair[0]] * pair[1])
+    known = known[:MAX_QUERY_TOKENS]
+    # Tokens no article has (ids, host names, typos) still make a query less explained, but less so.
+    total = sum(index.idf.get(token, UNKNOWN_IDF) * weight for token, weight in query.weights.items()) or 1.0
+    scores: dict[int, float] = {}
+    matched: dict[int, list[str]] = {}
+    common = []
+    for token, weight in known:
+        idf = index.idf[token]
+        if idf < COMMON_IDF:
+            common.append((token, weight, idf))
+            continue
+        for doc_index, tf in index.postings[token]:
+            scores[doc_index] = scores.get(doc_index, 0.0) + weight * idf * tf * (K1 + 1) / (tf + K1)
+            matched.setdefault(doc_index, []).append(token)
+    for token, weight, idf in common:
+        for doc_index in list(scores):
+            tf = index.docs[doc_index].weights.get(token)
+            if tf:
+                scores[doc_index] += weight * idf * tf * (K1 + 1) / (tf + K1)
+                matched[doc_index].append(token)
+    results = []
+    for doc_index, score in scores.items():
+        doc = index.docs[doc_index]
+        if not (doc.published or visible_all):
+            continue
+        covered = sum(index.idf[t] * query.weights[t] for t in matched[doc_index]) / total
+        if covered < MIN_COVERAGE:
+            continue
+        bonus = sum(QUOTED_BONUS * score / max(1, len(matched[doc_index]))
+                    for fragment in query.fragments if len(fragment) >= 4 and fragment in doc.text)
+        score = (score + bonus) * (0.5 + covered)
+        if system_id is not None and doc.system_id == system_id:
+            score *= SYSTEM_BOOST
+        if score >= MIN_SCORE:
+            results.append((score, doc_index, matched[doc_index]))
+    results.sort(key=lambda item: (-item[0], index.docs[item[1]].article_id))
+    return results, total
+
+
+def _best_symptom(doc: _Doc, tokens: set[str], excluded: set[int] | frozenset[int]) -> tuple[int | None, bool]:
+    """(symptom id, excluded?) of the article's symptom sharing the most tokens with the query."""
+    best, best_overlap = None, 0
+    for symptom_id, symptom_tokens in doc.symptoms:
+        overlap = len(tokens & symptom_tokens)
+        if overlap > best_overlap:
+            best, best_overlap = symptom_id, overlap
+    if best is None or best_overlap < 2:
+        return None, False
+    return best, best in excluded
+
+
+def related_lookup(*, events: list[str], system: str | None = None, exclude_symptom_ids: set[int] = frozenset(),
+                   user: Any = None, limit: int = 5) -> list[RelatedHit]:
+    """Look up each error event (already known NOT to match a signature; INFO/DEBUG lines never passed)
+    in the retrieval index; merge, drop symptoms in ``exclude_symptom_ids``, rank, return up to ``limit``.
+
+    ``system`` (slug) boosts that system's articles. One hit per article (the best event for it); each
+    hit names up to three articles for its event. Never raises on odd input: what cannot be looked up
+    is skipped.
+    """
+    try:
+        return _related_lookup(events=events, system=system, exclude_symptom_ids=set(exclude_symptom_ids or ()),
+                               user=user, limit=limit)
+    except Exception:  # retrieval is an extra; a failure here must never fail the match itself
+        logger.exception("retrieval: lookup failed")
+        return []
+
+
+def _related_lookup(*, events: list[str], system: str | None, exclude_symptom_ids: set[int], user: Any,
+                    limit: int) -> list[RelatedHit]:
+    distinct = []
+    for event in events or []:
+        if isinstance(event, str) and event.strip() and event not in distinct:
+            distinct.append(event)
+        if len(distinct) >= MAX_EVENTS:
+            break
+    limit = max(0, min(int(limit or 0), 50))
+    if not distinct or not limit:
+        return []
+    index = retrieval_index_current()
+    system_id = index.system_slugs.get(system) if system else None
+    visible_all = is_staff(user)
+
+    found: dict[int, tuple[float, str, list[int], int | None, list[str]]] = {}
+    for event in distinct:
+        query = query_build(event)
+        if not query.weights:
+            continue
+        ranked, total = _score(index, query, system_id=system_id, visible_all=visible_all)
+        tokens = set(query.weights)
+        kept: list[tuple[float, int, list[str], int | None]] = []
+        for score, doc_index, matched in ranked:
+            symptom_id, excluded = _best_symptom(index.docs[doc_index], tokens, exclude_symptom_ids)
+            if excluded:
+                continue
+            kept.append((score, doc_index, matched, symptom_id))
+            if len(kept) >= 3:
+                break
+        if not kept:
+            continue
+        score, doc_index, matched, symptom_id = kept[0]
+        normalised = score / (total + 1.0)
+        article_id = index.docs[doc_index].article_id
+        if article_id in found and found[article_id][0] >= normalised:
+            continue
+        surface = _surface_forms(query.text)
+        why = [surface.get(t, t) for t in sorted(matched, key=lambda t: -index.idf[t] * query.weights[t])]
+        found[article_id] = (normalised, event, [index.docs[k[1]].article_id for k in kept], symptom_id,
+                             list(dict.fromkeys(why))[:8])
+
+    ranked_hits = sorted(found.items(), key=lambda item: (-item[1][0], item[0]))[:limit]
+    if not ranked_hits:
+        return []
+    article_ids = {a for _, (_, _, ids, _, _) in ranked_hits for a in ids}
+    articles = {a.pk: a for a in Article.objects.filter(pk__in=article_ids).select_related("system")}
+    symptom_ids = {s for _, (_, _, _, s, _) in ranked_hits if s}
+    symptoms = {s.pk: s for s in Symptom.objects.filter(pk__in=symptom_ids).select_related("system")}
+    hits = []
+    for article_id, (score, event, ids, symptom_id, why) in ranked_hits:
+        shown = [articles[a] for a in ids if a in articles]
+        if not shown or shown[0].pk != article_id:
+            continue
+        hits.append(RelatedHit(article=shown[0], articles=shown, symptom=symptoms.get(symptom_id),
+                               score=round(score, 4), why=why, query=event[:MAX_EVENT_CHARS]))
+    return hits
+
+
+def system_detect(text: str) -> str | None:
+    """A system slug when the text names a system's hosts/components/name clearly enough, else None.
+
+    A system's name or slug counts when it stands as a word of its own (``ares-api-1`` names ``ares``);
+    exactly one system may be named, or one named at least twice as often as any other. One pass over
+    the first ``DETECT_CHARS`` characters, whatever the number of systems.
+    """
+    try:
+        text = (text or "")[:DETECT_CHARS].lower()
+        if not text.strip():
+            return None
+        owners: dict[str, str] = {}
+        for slug, name in System.objects.values_list("slug", "name"):
+            for candidate in (slug, slug.replace("-", " "), " ".join(name.lower().split())):
+                if len(candidate) >= 3:
+                    owners.setdefault(re.sub(r"[\s_-]+", " ", candidate), slug)
+        if not owners:
+            return None
+        names = sorted(owners, key=len, reverse=True)
+        alternation = "|".join(re.escape(n).replace(r"\ ", r"[\s_-]+") for n in names)
+        counts: Counter = Counter()
+        for found in re.findall(rf"(?<![a-z0-9])(?:{alternation})(?![a-z0-9])", text):
+            counts[owners.get(re.sub(r"[\s_-]+", " ", found), "")] += 1
+        counts.pop("", None)
+        ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+        if not ranked:
+            return None
+        if len(ranked) == 1 or ranked[0][1] >= 2 * ranked[1][1]:
+            return ranked[0][0]
+        return None
+    except Exception:
+        logger.exception("retrieval: system detection failed")
+        return None

@@ -1,0 +1,74 @@
+"""What a person sees after pasting text into the matcher: exact signature matches first, then retrieval's
+related hits for the error events no signature knew (never INFO/DEBUG lines).
+
+``paste_lookup`` is the benchmark's stand-in for the match service until the service returns related hits
+itself; switch its body to the service call then, so the benchmark measures what the API returns.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..matching import MatchInputError, symptom_match_text
+from ..matching.retrieval import MAX_EVENT_CHARS, MAX_EVENTS, RelatedHit, related_lookup, system_detect
+from ..models import Article
+
+# The engine's own rule for a calm log line (kb.matching.engine): these are never looked up.
+CALM_LINE_RE = re.compile(r"(?:^|[\s\[(|<])(?:info|debug|trace|notice)(?:[\s\])|>:]|$)", re.IGNORECASE)
+
+
+@dataclass
+class PasteResult:
+    signature_articles: list[Article] = field(default_factory=list)
+    signature_symptoms: int = 0
+    related: list[RelatedHit] = field(default_factory=list)
+
+    @property
+    def articles(self) -> list[Article]:
+        """Every article in the order a person sees them: signature matches, then related hits."""
+        seen, ordered = set(), []
+        for article in [*self.signature_articles, *(a for hit in self.related for a in hit.articles)]:
+            if article.pk not in seen:
+                seen.add(article.pk)
+                ordered.append(article)
+        return ordered
+
+
+def is_calm_line(line: str) -> bool:
+    return bool(CALM_LINE_RE.search(line[:80]))
+
+
+def paste_events(text: str, unknown_examples: list[str]) -> list[str]:
+    """The unknown error templates' examples, then the paste's non-calm lines as one event."""
+    events = [example for example in unknown_examples if not is_calm_line(example)][: MAX_EVENTS - 1]
+    loud, size = [], 0
+    for line in io.StringIO(text):  # stops reading once the event is full, however long the paste
+        if line.strip() and not is_calm_line(line):
+            loud.append(line.rstrip("\r\n"))
+            size += len(line)
+            if size >= MAX_EVENT_CHARS:
+                break
+    if loud:
+        events.append("\n".join(loud)[:MAX_EVENT_CHARS])
+    return events
+
+
+def paste_lookup(*, text: str, user: Any = None, system: str | None = None) -> PasteResult:
+    """Signature matches via ``symptom_match_text``, then ``related_lookup`` on what they left unexplained
+    (boosting the system the text names, when it names one)."""
+    result = PasteResult()
+    try:
+        matched = symptom_match_text(text=text, user=user)
+    except MatchInputError:
+        return result
+    symptom_ids = set()
+    for match in matched.matches:
+        symptom_ids.add(match.symptom.pk)
+        result.signature_articles.extend(match.articles)
+    result.signature_symptoms = len(matched.matches)
+    events = paste_events(text, [group.example for group in matched.unknown])
+    result.related = related_lookup(events=events, system=system or system_detect(text), exclude_symptom_ids=symptom_ids, user=user)
+    return result
