@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "kb",
     "trees",
     "incidents",
+    "alerts",
 ]
 
 MIDDLEWARE = [
@@ -185,6 +186,8 @@ TRIAGE_INCIDENT_ATTACHMENT_MAX_BYTES = env_int("TRIAGE_INCIDENT_ATTACHMENT_MAX_B
 TRIAGE_BUNDLE_MAX_FILES = env_int("TRIAGE_BUNDLE_MAX_FILES", 500)
 TRIAGE_BUNDLE_MAX_TOTAL_BYTES = env_int("TRIAGE_BUNDLE_MAX_TOTAL_BYTES", 200 * 1024 * 1024)
 TRIAGE_BUNDLE_MAX_MEMBER_BYTES = env_int("TRIAGE_BUNDLE_MAX_MEMBER_BYTES", 50 * 1024 * 1024)
+# Largest alert notification accepted (Alertmanager, Grafana, Events v2, generic); bigger bodies get 413.
+TRIAGE_ALERT_MAX_BYTES = env_int("TRIAGE_ALERT_MAX_BYTES", 1024 * 1024)
 TRIAGE_WEBHOOK_TIMEOUT_SECONDS = env_int("TRIAGE_WEBHOOK_TIMEOUT_SECONDS", 10)
 TRIAGE_WEBHOOK_MAX_ATTEMPTS = env_int("TRIAGE_WEBHOOK_MAX_ATTEMPTS", 8)
 TRIAGE_WEBHOOK_BACKOFF_SECONDS = env_int("TRIAGE_WEBHOOK_BACKOFF_SECONDS", 30)
@@ -248,6 +251,7 @@ SPECTACULAR_SETTINGS = {
     # Several models have a `status`/`state` field with different choices; name each enum once here
     # (one shared dict: add entries, never a second ENUM_NAME_OVERRIDES key).
     "ENUM_NAME_OVERRIDES": {
+        "AlertSourceKindEnum": "alerts.models.AlertSource.Kind",
         "ArticleStatusEnum": "kb.models.Article.Status",
         "CheckStateEnum": "diagnostics.models.CheckState",
         "TreeNodeKindEnum": "trees.models.TreeNode.Kind",

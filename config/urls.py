@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("diagnostics.api.urls")),
     path("", include("accounts.api_urls")),
     path("", include("incidents.api.urls")),
+    path("", include("alerts.api.urls")),
 ]
 
 urlpatterns = [
@@ -25,6 +26,7 @@ urlpatterns = [
          name="api-redoc"),
     path("diagnostics/", include("diagnostics.urls")),
     path("incidents/", include("incidents.urls")),
+    path("alerts/", include("alerts.urls")),
     path("", include("kb.urls")),
     path("", include("trees.urls")),
 ]

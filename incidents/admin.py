@@ -67,7 +67,7 @@ class OutboxMessageAdmin(admin.ModelAdmin):
 
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(admin.ModelAdmin):
-    list_display = ("name", "url", "active", "created_at")
+    list_display = ("name", "url", "format", "active", "created_at")
 
 
 @admin.register(WebhookDelivery)

@@ -241,9 +241,16 @@ class WebhookEndpoint(models.Model):
         ESCALATED = "incident.escalated", "Incident escalated"
         RESOLVED = "incident.resolved", "Incident resolved"
 
+    class Format(models.TextChoices):
+        JSON = "json", "Signed JSON"
+        SLACK = "slack", "Slack / Mattermost message"
+        TEAMS = "teams", "Microsoft Teams (Adaptive Card)"
+
     name = models.CharField(max_length=100)
     url = models.URLField(max_length=500)
     secret = models.CharField(max_length=200, help_text="Shared secret for the HMAC-SHA256 signature.")
+    format = models.CharField(max_length=10, choices=Format.choices, default=Format.JSON,
+                              help_text="Chat formats post a message built from the incident instead of the JSON event.")
     events = models.JSONField(default=list, help_text="Event names; empty means all.")
     active = models.BooleanField(default=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)

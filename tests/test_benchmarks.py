@@ -38,3 +38,12 @@ def test_bench_match_prints_its_speed_against_grep(tmp_path):
     for key in ("mb_per_s", "grep_mb_per_s", "ratio_vs_grep", "ratio_vs_naive", "build_ms"):
         assert result[key] > 0, key
     assert result["matched_lines"] > 0
+
+
+def test_bench_alerts_accepts_a_small_storm_with_exact_dedup_and_nothing_lost(tmp_path):
+    result = run_benchmark(tmp_path, "bench_alerts", "--alerts", "120", "--fingerprints", "6", "--systems", "3",
+                           "--incidents", "6", "--clients", "2", "--workers", "1", "--threads", "2")
+    assert result["alerts_accepted"] == 120 and result["alerts_lost"] == 0
+    assert result["incidents_created"] == result["distinct_groups"] == 3
+    for key in ("accepted_per_s", "p95_accept_ms", "incidents_per_s", "p95_incident_ms", "ratio"):
+        assert result[key] > 0, key

@@ -208,7 +208,7 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = WebhookEndpoint
-        fields = ["id", "name", "url", "secret", "events", "active", "created_at"]
+        fields = ["id", "name", "url", "secret", "events", "active", "format", "created_at"]
         read_only_fields = ["created_at"]
         extra_kwargs = {"secret": {"write_only": True, "min_length": 16}}
 

@@ -287,7 +287,8 @@ class WebhookEndpointViewSet(viewsets.ModelViewSet):
         data = serializer.validated_data
         serializer.instance = webhook_endpoint_create(
             name=data["name"], url=data["url"], secret=data["secret"], events=data.get("events", []),
-            active=data.get("active", True), created_by=self.request.user)
+            active=data.get("active", True), created_by=self.request.user,
+            format=data.get("format", WebhookEndpoint.Format.JSON))
 
     @extend_schema(summary="Delivery log of this endpoint: the latest 100, newest first",
                    responses=s.WebhookDeliverySerializer(many=True))

@@ -11,6 +11,7 @@ from django.db.models import F, Q
 from config.celery import reap_margin_seconds, task_publish
 
 from ..models import WebhookDelivery, WebhookEndpoint
+from ..webhook_formats import delivery_body
 from ..webhooks import webhook_post
 from .timeline import clock_now, signed_in_or_none
 
@@ -72,8 +73,10 @@ def webhook_delivery_attempt(*, delivery_id: int, now: datetime | None = None) -
     if not claimed:
         return DeliveryOutcome("in progress")
     attempts = WebhookDelivery.objects.values_list("attempts", flat=True).get(pk=delivery.pk)
+    # Chat formats: Slack/Teams endpoints get a message built from the incident, not the event JSON.
+    body = delivery_body(delivery)
     result = webhook_post(url=delivery.url, secret=secret, event=delivery.event, delivery_id=delivery.pk,
-                          payload=delivery.payload, timeout_seconds=settings.TRIAGE_WEBHOOK_TIMEOUT_SECONDS,
+                          payload=body, timeout_seconds=settings.TRIAGE_WEBHOOK_TIMEOUT_SECONDS,
                           now=now.timestamp())
     retry_in: int | None = None
     if result.ok:
@@ -133,10 +136,10 @@ def webhook_deliveries_requeue(*, now: datetime | None = None, limit: int = 200)
 
 def webhook_endpoint_create(
     *, name: str, url: str, secret: str, events: list[str], active: bool = True,
-    created_by: AbstractBaseUser | None = None,
+    created_by: AbstractBaseUser | None = None, format: str = WebhookEndpoint.Format.JSON,
 ) -> WebhookEndpoint:
     endpoint = WebhookEndpoint(name=name, url=url, secret=secret, events=sorted(set(events)), active=active,
-                               created_by=signed_in_or_none(created_by))
+                               created_by=signed_in_or_none(created_by), format=format)
     endpoint.full_clean()
     endpoint.save()
     return endpoint
