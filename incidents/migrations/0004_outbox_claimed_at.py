@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('incidents', '0002_defaults'),
+        ('incidents', '0003_webhook_format'),
     ]
 
     operations = [
