@@ -261,8 +261,18 @@ def alerts_accept(*, source: AlertSource, events: list[AlertEvent], now: datetim
 # --- enrichment (worker) ---------------------------------------------------------------------------
 
 def alert_enrich(*, alert_id: int, now: datetime | None = None) -> str:
-    """Match the alert's text against known symptoms; put matches and their fixes on the timeline. Idempotent."""
-    now = now or timezone.now()
+    """Match the alert's text against known symptoms; put matches and their fixes on the timeline. Idempotent.
+
+    One transaction: the claim (``enriched_at``) commits with the timeline it promises. A worker that dies
+    halfway rolls the claim back with it, so the outbox's retry enriches the alert instead of finding it
+    "already enriched" with nothing on the timeline. Matching a short alert text holds the lock for
+    milliseconds.
+    """
+    with transaction.atomic():
+        return _alert_enrich(alert_id=alert_id, now=now or timezone.now())
+
+
+def _alert_enrich(*, alert_id: int, now: datetime) -> str:
     claimed = Alert.objects.filter(pk=alert_id, enriched_at__isnull=True).update(enriched_at=now)
     if not claimed:
         return "already enriched"

@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Any
 
 from celery import Celery
+from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -45,3 +46,24 @@ def task_publish(task: Any, *, args: list | tuple = (), connection: Any = None) 
             task.apply_async(args=args, connection=fresh, retry=False)
         return
     task.apply_async(args=args, connection=connection, retry=False)
+
+
+def reap_margin_seconds() -> int:
+    """Slack added to a task's hard time limit before its claimed work counts as abandoned.
+
+    A claimed row (a running check run, a webhook attempt "sending", an outbox message being handled) older
+    than the time limit of the task that claimed it plus this margin belongs to a worker that died: the task
+    cannot still be running. The reapers close or retry such rows (docs/checks.md, docs/incidents.md).
+    """
+    return int(getattr(settings, "TRIAGE_REAP_MARGIN_SECONDS", 60))
+
+
+def visibility_timeout_seconds() -> int | None:
+    """How long Redis keeps a delivered, unacknowledged message before giving it to another worker.
+
+    None for the filesystem broker, which has no such timeout: a message read by a worker that then dies is
+    gone, and only the database reapers bring the work back.
+    """
+    options = app.conf.broker_transport_options or {}
+    value = options.get("visibility_timeout")
+    return int(value) if value is not None else None

@@ -263,9 +263,15 @@ SPECTACULAR_SETTINGS = {
 # --- Celery ---------------------------------------------------------------------------------
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # With acks_late, a message whose worker died comes back to another worker after this many seconds. It
+    # must exceed the longest task's hard time limit (600 s: check runs, pruning) and every retry countdown
+    # (webhooks hand longer backoffs to the database sweep), or Redis hands a live task out twice; tests
+    # check both. Abandoned work does not wait for it: the reapers below close or retry it from the database.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("TRIAGE_BROKER_VISIBILITY_TIMEOUT", 900)}
 else:
-    # A broker that needs no server: messages are files under var/broker, shared by web and worker.
+    # A broker that needs no server: messages are files under var/broker, shared by web and worker. It has
+    # no visibility timeout: a message taken by a worker that then dies is gone, and only the reapers below
+    # (check-runs-reap, incidents-outbox-relay) bring that work back.
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(VAR_DIR / "broker" / "queue"),
@@ -297,10 +303,18 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 5.0,
         "options": {"expires": 5.0},
     },
+    # Close check runs whose worker died (running past the task's time limit plus a margin, or queued and
+    # never picked up) as UNKNOWN, so no run stays "running" and no page polls forever.
+    "check-runs-reap": {
+        "task": "diagnostics.tasks.check_runs_reap_task",
+        "schedule": float(env_int("TRIAGE_REAP_INTERVAL_SECONDS", 30)),
+        "options": {"expires": float(env_int("TRIAGE_REAP_INTERVAL_SECONDS", 30))},
+    },
     # Once a day, delete check runs older than the retention period (state changes are kept).
     "check-runs-prune": {"task": "diagnostics.tasks.check_runs_prune_task", "schedule": 86400.0},
     # Publish incident follow-up work (notifications, checks, log matching) that could not be queued at
-    # filing time, e.g. because the broker was down; also re-queues lost webhook deliveries.
+    # filing time, e.g. because the broker was down, or whose worker died while handling it; also re-queues
+    # webhook deliveries whose task was lost or whose worker died mid-attempt.
     "incidents-outbox-relay": {
         "task": "incidents.tasks.outbox_relay_task",
         "schedule": 30.0,

@@ -3,7 +3,11 @@
 Only the allowlists live in config/settings.py (they are security decisions an operator must see).
 """
 
+from datetime import timedelta
+
 from django.conf import settings
+
+from config.celery import reap_margin_seconds
 
 
 def check_concurrency() -> int:
@@ -19,6 +23,22 @@ def task_chunk() -> int:
 def task_time_limit() -> int:
     """Hard time limit of run_checks_task, in seconds."""
     return int(getattr(settings, "TRIAGE_CHECK_TASK_TIME_LIMIT", 600))
+
+
+def task_soft_time_limit() -> int:
+    """When run_checks_task stops waiting and closes its unfinished runs: 30 s (at most a fifth) before the hard limit."""
+    limit = task_time_limit()
+    return max(limit - min(30, limit // 5), 1)
+
+
+def run_stale_after() -> timedelta:
+    """A run RUNNING longer than this lost its worker: the task's hard time limit plus the reap margin."""
+    return timedelta(seconds=task_time_limit() + reap_margin_seconds())
+
+
+def queued_timeout() -> timedelta:
+    """A run still QUEUED after this is closed: its task was lost, or no worker is consuming."""
+    return timedelta(seconds=int(getattr(settings, "TRIAGE_CHECK_QUEUED_TIMEOUT_SECONDS", 1800)))
 
 
 def run_retention_days() -> int:

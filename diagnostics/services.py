@@ -140,12 +140,13 @@ def check_runs_execute(*, run_ids: Sequence[int], concurrency: int | None = None
     """Claim queued runs, run them on the engine, record the results; returns how many this call ran.
 
     Claiming is a conditional UPDATE with a fresh token, so a redelivered or duplicated task finds nothing
-    left to do. A run stuck in RUNNING longer than the task's hard time limit (its worker died) is claimable
-    again.
+    left to do. ``started_at`` is the claim's time: a run stuck in RUNNING longer than the task's hard time limit
+    plus the reap margin (its worker died) is claimable again by a redelivered task, and closed by
+    ``check_runs_reap`` otherwise.
     """
     token = uuid.uuid4()
     now = timezone.now()
-    stale = now - timedelta(seconds=conf.task_time_limit() + 30)
+    stale = now - conf.run_stale_after()
     claimed = (
         CheckRun.objects.filter(pk__in=list(run_ids))
         .filter(Q(status=CheckRun.Status.QUEUED) | Q(status=CheckRun.Status.RUNNING, started_at__lt=stale))
@@ -207,6 +208,36 @@ def check_runs_abandon(*, run_ids: Sequence[int], message: str) -> int:
     return CheckRun.objects.filter(pk__in=list(run_ids)).exclude(status=CheckRun.Status.DONE).update(
         status=CheckRun.Status.DONE, state=CheckState.UNKNOWN, message=message[:500], finished_at=timezone.now(),
     )
+
+
+REAPED_RUNNING_MESSAGE = (
+    "The worker running this check stopped before it finished (killed, crashed or lost); no result was "
+    "recorded. Closed after {seconds} s, the task's time limit plus a margin."
+)
+REAPED_QUEUED_MESSAGE = (
+    "No worker picked this run up within {seconds} s (its task was lost, or no Celery worker is running)."
+)
+
+
+def check_runs_reap(*, now: datetime | None = None) -> int:
+    """Close runs whose worker died as UNKNOWN, so pages stop polling them; returns how many were closed.
+
+    A RUNNING run older than the task's hard time limit plus a margin cannot still be running; a QUEUED run
+    older than the queued timeout lost its task. Each close is a conditional UPDATE on the status and the
+    age, so concurrent reapers, and a late result recorded meanwhile, are never overwritten. The check's
+    state machine is left alone: a lost worker says nothing about the check's target.
+    """
+    now = now or timezone.now()
+    running_bound, queued_bound = conf.run_stale_after(), conf.queued_timeout()
+    closed = CheckRun.objects.filter(status=CheckRun.Status.RUNNING, started_at__lt=now - running_bound).update(
+        status=CheckRun.Status.DONE, state=CheckState.UNKNOWN, finished_at=now, claim=None,
+        message=REAPED_RUNNING_MESSAGE.format(seconds=int(running_bound.total_seconds()))[:500],
+    )
+    closed += CheckRun.objects.filter(status=CheckRun.Status.QUEUED, created_at__lt=now - queued_bound).update(
+        status=CheckRun.Status.DONE, state=CheckState.UNKNOWN, finished_at=now,
+        message=REAPED_QUEUED_MESSAGE.format(seconds=int(queued_bound.total_seconds()))[:500],
+    )
+    return closed
 
 
 def check_runs_record(*, outcomes: Sequence[tuple[CheckRun, CheckResult]]) -> list[CheckStateChange]:

@@ -9,6 +9,7 @@ from .services import (
     check_runs_execute,
     check_runs_prune,
     check_runs_queue,
+    check_runs_reap,
     monitors_schedule_due,
     worker_heartbeat_record,
 )
@@ -23,7 +24,7 @@ def worker_heartbeat_task() -> str:
 
 
 @shared_task(ignore_result=True, acks_late=True, time_limit=conf.task_time_limit(),
-             soft_time_limit=conf.task_time_limit() - 30)
+             soft_time_limit=conf.task_soft_time_limit())
 def run_checks_task(check_ids: list[int], run_ids: list[int] | None = None, concurrency: int | None = None) -> str:
     """Run checks on the async engine and record the results.
 
@@ -51,3 +52,9 @@ def monitors_tick_task() -> str:
 def check_runs_prune_task() -> str:
     """Delete check runs older than the retention period."""
     return f"deleted {check_runs_prune()} runs"
+
+
+@shared_task(ignore_result=True, acks_late=True, time_limit=60, soft_time_limit=50)
+def check_runs_reap_task() -> str:
+    """Close runs whose worker died (RUNNING past the time limit plus a margin) as UNKNOWN; beat runs it."""
+    return f"closed {check_runs_reap()} runs"

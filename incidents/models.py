@@ -220,6 +220,9 @@ class OutboxMessage(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now)
     last_error = models.TextField(blank=True)
+    # When a worker started handling it; a claim older than the dispatch task's time limit plus a margin
+    # belongs to a worker that died, and the relay hands the message out again.
+    claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     sent_at = models.DateTimeField(null=True, blank=True)
 

@@ -17,9 +17,10 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
-from config.celery import broker_connection, task_publish
+from config.celery import broker_connection, reap_margin_seconds, task_publish
 
 from .models import Incident, OutboxMessage, WebhookEndpoint
 
@@ -32,7 +33,10 @@ EVENT_RESOLVED = WebhookEndpoint.Event.RESOLVED.value
 TOPIC_CHECKS = "incident.checks"
 TOPIC_MATCH_REPORT = "incident.match_report"
 TOPIC_ATTACHMENT = "attachment.process"
+# A published message not yet picked up by a worker is published again after this.
 OUTBOX_LEASE = timedelta(minutes=5)
+# Hard time limit of outbox_dispatch_task; a claim older than this plus the reap margin is abandoned.
+DISPATCH_TIME_LIMIT = 300
 
 OutboxHandler = Callable[[OutboxMessage], None]
 OUTBOX_HANDLERS: dict[str, OutboxHandler] = {}
@@ -141,8 +145,19 @@ def outbox_relay(*, now: datetime | None = None, limit: int = 200) -> RelayResul
     return result
 
 
+def outbox_dispatch_lease() -> timedelta:
+    """How long a worker's claim on a message holds: the dispatch task's time limit plus the reap margin."""
+    return timedelta(seconds=DISPATCH_TIME_LIMIT + reap_margin_seconds())
+
+
 def outbox_message_dispatch(*, message_id: int, now: datetime | None = None) -> str:
-    """Handle one outbox message (idempotent: only a pending message is handled, then marked sent)."""
+    """Handle one outbox message (idempotent: only a pending message is handled, then marked sent).
+
+    The worker claims the message first (conditional UPDATE of ``claimed_at``), so a duplicate task (the
+    relay publishing it again, Redis redelivering it) finds it "in progress" instead of sending the same
+    notification twice. The claim also moves ``next_attempt_at`` past the lease: if this worker dies, the
+    relay hands the message out again once the lease is over, and the next worker may take the stale claim.
+    """
     now = _now(now)
     message = OutboxMessage.objects.filter(pk=message_id).first()
     if message is None:
@@ -150,23 +165,38 @@ def outbox_message_dispatch(*, message_id: int, now: datetime | None = None) -> 
     if message.status != OutboxMessage.Status.PENDING:
         return f"already {message.status}"
     handler = OUTBOX_HANDLERS.get(message.topic)
-    attempts = message.attempts + 1
     if handler is None:
-        OutboxMessage.objects.filter(pk=message.pk).update(status=OutboxMessage.Status.FAILED, attempts=attempts,
-                                                           last_error=f"No handler for topic {message.topic}")
+        OutboxMessage.objects.filter(pk=message.pk).update(
+            status=OutboxMessage.Status.FAILED, attempts=message.attempts + 1,
+            last_error=f"No handler for topic {message.topic}")
+        return "failed"
+    lease = outbox_dispatch_lease()
+    # The attempt is counted when claimed, so a message whose handling keeps killing workers still runs
+    # out of attempts.
+    claimed = OutboxMessage.objects.filter(
+        Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - lease), pk=message.pk,
+        status=OutboxMessage.Status.PENDING,
+    ).update(claimed_at=now, next_attempt_at=now + lease, attempts=F("attempts") + 1)
+    if not claimed:
+        return "in progress"
+    mine = OutboxMessage.objects.filter(pk=message.pk, status=OutboxMessage.Status.PENDING, claimed_at=now)
+    attempts = OutboxMessage.objects.values_list("attempts", flat=True).get(pk=message.pk)
+    if attempts > settings.TRIAGE_OUTBOX_MAX_ATTEMPTS:
+        mine.update(status=OutboxMessage.Status.FAILED, claimed_at=None,
+                    last_error=f"Gave up after {attempts - 1} attempts (workers stopped while handling it).")
         return "failed"
     try:
         # Not one transaction: a handler may run checks for seconds, which must not hold a write lock
         # (SQLite). Handlers are idempotent, so a crash before the message is marked sent is retried safely.
         handler(message)
-        OutboxMessage.objects.filter(pk=message.pk, status=OutboxMessage.Status.PENDING).update(
-            status=OutboxMessage.Status.SENT, sent_at=now, attempts=attempts, last_error="")
+        mine.update(status=OutboxMessage.Status.SENT, sent_at=now, attempts=attempts, last_error="",
+                    claimed_at=None)
     except Exception as exc:
         logger.exception("Outbox message %s (%s) failed", message.pk, message.topic)
         final = attempts >= settings.TRIAGE_OUTBOX_MAX_ATTEMPTS
-        OutboxMessage.objects.filter(pk=message.pk, status=OutboxMessage.Status.PENDING).update(
+        mine.update(
             status=OutboxMessage.Status.FAILED if final else OutboxMessage.Status.PENDING,
-            attempts=attempts, next_attempt_at=now + outbox_backoff(attempts),
+            attempts=attempts, next_attempt_at=now + outbox_backoff(attempts), claimed_at=None,
             last_error=f"{type(exc).__name__}: {exc}"[:1000])
         return "failed" if final else "retry"
     return "sent"

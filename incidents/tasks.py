@@ -7,10 +7,15 @@ succeeded or failed), so a task delivered twice does no harm.
 from celery import shared_task
 from django.utils import timezone
 
-from .outbox import outbox_message_dispatch, outbox_relay
+from .outbox import DISPATCH_TIME_LIMIT, outbox_message_dispatch, outbox_relay
 from .services.escalation import incidents_escalate_due
 from .services.idempotency import idempotency_prune
-from .services.webhooks import webhook_deliveries_requeue, webhook_delivery_attempt
+from .services.webhooks import (
+    MAX_COUNTDOWN_SECONDS,
+    SEND_TIME_LIMIT,
+    webhook_deliveries_requeue,
+    webhook_delivery_attempt,
+)
 
 
 @shared_task(ignore_result=True, acks_late=True, time_limit=120, soft_time_limit=100)
@@ -21,20 +26,23 @@ def outbox_relay_task() -> str:
     return f"published {result.published}, deferred {result.deferred}, requeued {requeued}"
 
 
-@shared_task(ignore_result=True, acks_late=True, time_limit=300, soft_time_limit=270)
+@shared_task(ignore_result=True, acks_late=True, time_limit=DISPATCH_TIME_LIMIT,
+             soft_time_limit=DISPATCH_TIME_LIMIT - 30)
 def outbox_dispatch_task(message_id: int) -> str:
     """Handle one outbox message (notifications, checks, matching)."""
     return outbox_message_dispatch(message_id=message_id)
 
 
-@shared_task(bind=True, ignore_result=True, acks_late=True, time_limit=60, soft_time_limit=45, max_retries=None)
+@shared_task(bind=True, ignore_result=True, acks_late=True, time_limit=SEND_TIME_LIMIT,
+             soft_time_limit=SEND_TIME_LIMIT - 15, max_retries=None)
 def webhook_delivery_send_task(self, delivery_id: int) -> str:
     """One signed attempt; on a retryable failure, retry after the backoff the service computed.
 
-    The attempt count lives on the delivery row (TRIAGE_WEBHOOK_MAX_ATTEMPTS), not in Celery.
+    The attempt count lives on the delivery row (TRIAGE_WEBHOOK_MAX_ATTEMPTS), not in Celery. A backoff
+    longer than MAX_COUNTDOWN_SECONDS is left to the relay's sweep, which queues the delivery once due.
     """
     outcome = webhook_delivery_attempt(delivery_id=delivery_id)
-    if outcome.retry_in is not None:
+    if outcome.retry_in is not None and outcome.retry_in <= MAX_COUNTDOWN_SECONDS:
         raise self.retry(countdown=outcome.retry_in)
     return outcome.status
 

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import F, Q
 
-from config.celery import task_publish
+from config.celery import reap_margin_seconds, task_publish
 
 from ..models import WebhookDelivery, WebhookEndpoint
 from ..webhook_formats import delivery_body
@@ -16,6 +16,15 @@ from ..webhooks import webhook_post
 from .timeline import clock_now, signed_in_or_none
 
 logger = logging.getLogger(__name__)
+
+# Hard time limit of webhook_delivery_send_task: an attempt "sending" longer than this plus the reap margin
+# lost its worker.
+SEND_TIME_LIMIT = 60
+# Backoffs up to this are Celery countdowns; longer ones are left to the sweep, because Redis hands a
+# countdown longer than its visibility timeout to a second worker.
+MAX_COUNTDOWN_SECONDS = 300
+# A pending or due delivery untouched for this long lost its task; the sweep queues it again.
+REQUEUE_GRACE = timedelta(seconds=60)
 
 
 def webhook_backoff_seconds(attempt: int) -> int:
@@ -60,8 +69,7 @@ def webhook_delivery_attempt(*, delivery_id: int, now: datetime | None = None) -
     claimable = Q(status__in=[WebhookDelivery.Status.PENDING, WebhookDelivery.Status.RETRYING]) | Q(
         status=WebhookDelivery.Status.SENDING, next_attempt_at__lt=now)
     claimed = WebhookDelivery.objects.filter(claimable, pk=delivery.pk).update(
-        status=WebhookDelivery.Status.SENDING, attempts=F("attempts") + 1,
-        next_attempt_at=now + timedelta(seconds=settings.TRIAGE_WEBHOOK_TIMEOUT_SECONDS + 60))
+        status=WebhookDelivery.Status.SENDING, attempts=F("attempts") + 1, next_attempt_at=now + webhook_attempt_lease())
     if not claimed:
         return DeliveryOutcome("in progress")
     attempts = WebhookDelivery.objects.values_list("attempts", flat=True).get(pk=delivery.pk)
@@ -91,20 +99,38 @@ def webhook_delivery_attempt(*, delivery_id: int, now: datetime | None = None) -
     return DeliveryOutcome(status, retry_in)
 
 
-def webhook_deliveries_requeue(*, now: datetime | None = None, stale_after: timedelta = timedelta(minutes=10)) -> int:
-    """Re-queue deliveries whose task was lost (broker outage, worker crash) well after they were due."""
+def webhook_attempt_lease() -> timedelta:
+    """How long a claimed attempt ("sending") holds: the send task's time limit plus the reap margin."""
+    return timedelta(seconds=SEND_TIME_LIMIT + reap_margin_seconds())
+
+
+def webhook_deliveries_requeue(*, now: datetime | None = None, limit: int = 200) -> int:
+    """Queue again the deliveries whose task was lost or whose worker died; run by the relay beat job.
+
+    An attempt still "sending" after its lease lost its worker: it becomes "retrying", due now (a
+    conditional UPDATE, so two sweeps agree). A delivery pending or due for longer than REQUEUE_GRACE lost
+    its task (broker outage, a message taken by a worker that died) or waits on a backoff longer than a
+    countdown may be. Each is queued and pushed one grace period ahead; the attempt's claim makes a
+    duplicate task harmless.
+    """
     now = clock_now(now)
-    stale = WebhookDelivery.objects.filter(
-        status__in=[WebhookDelivery.Status.PENDING, WebhookDelivery.Status.RETRYING, WebhookDelivery.Status.SENDING],
-        created_at__lte=now - stale_after,
-    ).exclude(next_attempt_at__gt=now - stale_after).values_list("pk", flat=True)[:200]
+    Status = WebhookDelivery.Status
+    WebhookDelivery.objects.filter(status=Status.SENDING, next_attempt_at__lt=now).update(
+        status=Status.RETRYING, next_attempt_at=now - REQUEUE_GRACE,
+        error="The worker stopped during this attempt (killed or lost); it is tried again.")
+    lost = (
+        WebhookDelivery.objects.filter(status__in=[Status.PENDING, Status.RETRYING], created_at__lte=now - REQUEUE_GRACE)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now - REQUEUE_GRACE))
+        .order_by("created_at", "pk").values_list("pk", "next_attempt_at")[:limit]
+    )
     count = 0
-    for pk in list(stale):
-        # Due "now" again: the next sweep leaves it alone for another `stale_after`, and an expired
-        # "sending" lease becomes claimable by the task queued here.
-        WebhookDelivery.objects.filter(pk=pk).update(next_attempt_at=now)
-        webhook_delivery_enqueue(delivery_id=pk)
-        count += 1
+    for pk, next_attempt_at in list(lost):
+        # Pushed ahead first (conditional: a concurrent sweep or attempt wins), so the next sweep waits a
+        # grace period before queueing it again.
+        if WebhookDelivery.objects.filter(pk=pk, status__in=[Status.PENDING, Status.RETRYING],
+                                          next_attempt_at=next_attempt_at).update(next_attempt_at=now):
+            webhook_delivery_enqueue(delivery_id=pk)
+            count += 1
     return count
 
 

@@ -226,3 +226,31 @@ def test_one_notification_holding_a_fingerprint_twice_makes_one_alert(client, ma
     response = post(client, am_url(key), payloads.alertmanager(*[payloads.am_alert("dup")] * count))
     assert [a["outcome"] for a in response.json()["alerts"]] == ["opened", "repeated"]
     assert Alert.objects.count() == 1
+
+
+def test_enrichment_cut_short_is_done_again_by_the_retry(client, make_source, system, monkeypatch,
+                                                          django_capture_on_commit_callbacks):
+    """A worker dying between the claim and the timeline (here: an error) leaves the alert unclaimed."""
+    from alerts import bridge
+    from alerts.services import alert_enrich
+    from tests.factories import SignatureFactory, SymptomFactory
+
+    symptom = SymptomFactory(system=system, title="Filesystem full")
+    SignatureFactory(symptom=symptom, text="No space left on device")
+    _source, key = make_source()
+    real_timeline_add = bridge.timeline_add
+
+    def worker_dies(**kwargs):
+        raise SystemExit("worker killed")
+
+    monkeypatch.setattr(bridge, "timeline_add", worker_dies)
+    post(client, am_url(key), payloads.alertmanager(payloads.am_alert(summary="No space left on device")))
+    alert = Alert.objects.get()
+    with pytest.raises(SystemExit):
+        alert_enrich(alert_id=alert.pk)
+    alert.refresh_from_db()
+    assert alert.enriched_at is None
+    monkeypatch.setattr(bridge, "timeline_add", real_timeline_add)
+    assert alert_enrich(alert_id=alert.pk) == "1 symptom(s)"
+    assert Incident.objects.get().timeline.filter(kind=TimelineEvent.Kind.SYMPTOM).exists()
+    assert alert_enrich(alert_id=alert.pk) == "already enriched"
