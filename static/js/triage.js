@@ -1,4 +1,4 @@
-/* Triage behaviours that an htmx attribute cannot express: copying code blocks to the clipboard. */
+/* Triage behaviours that an htmx attribute cannot express: copying code blocks, confirming a delete. */
 (function () {
   "use strict";
 
@@ -92,6 +92,14 @@
     var tocs = document.querySelectorAll("details.toc-box");
     for (var t = 0; t < tocs.length; t++) { tocs[t].open = false; }
   }
+
+  // Forms with data-confirm ask first (an inline onsubmit would break the Content-Security-Policy).
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form && form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+      event.preventDefault();
+    }
+  });
 
   // htmx.onLoad runs for the page and for every swapped-in fragment (e.g. the live preview).
   if (window.htmx) {

@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation, ValidationError
 from django.http import Http404, HttpResponse
 from django.test import RequestFactory
 from rest_framework.test import APIClient
@@ -117,9 +117,15 @@ def test_errors_outside_the_api_are_left_to_django_pages(monkeypatch):
     page = RequestFactory().get("/systems/x/")
     assert api.not_found(page, Http404()).content == b"page"
     assert api.server_error(page).content == b"page"
-    assert api.bad_request(page, RequestDataTooBig()).content == b"page"
+    assert api.bad_request(page, SuspiciousOperation()).content == b"page"
     assert api.permission_denied(page, PermissionDenied()).content == b"page"
     assert calls == ["page_not_found", "server_error", "bad_request", "permission_denied"]
+
+
+def test_an_oversize_form_body_is_a_413_page_naming_the_limit(settings):
+    response = api.bad_request(RequestFactory().post("/systems/x/"), RequestDataTooBig())
+    assert response.status_code == 413
+    assert str(settings.DATA_UPLOAD_MAX_MEMORY_SIZE).encode() in response.content
 
 
 def test_django_level_403_under_api_is_json():
