@@ -155,10 +155,9 @@ def read_body_within(request: HttpRequest, limit: int | None) -> None:
 
 
 def too_large_response(request: HttpRequest, limit: int) -> HttpResponse:
-    megabytes = limit / (1024 * 1024)
     return error_response(
         request, status=413, code="request_too_large", title="Too large",
-        detail=f"Request body too large: the limit here is {limit} bytes ({megabytes:.1f} MB).",
+        detail=f"Request body too large: the limit is {limit} bytes.",
     )
 
 

@@ -20,15 +20,15 @@ def check(http_stub):
     return check_create(name="Stub", slug="stub", type="http", target=f"{http_stub.url}/health")
 
 
-def test_staff_creates_updates_and_deletes_checks(api_client, staff_write_key):
-    created = api_client.post("/api/v1/checks/", NEW, format="json", **bearer(staff_write_key))
+def test_staff_creates_updates_and_deletes_checks(api_client, staff_admin_key):
+    created = api_client.post("/api/v1/checks/", NEW, format="json", **bearer(staff_admin_key))
     assert created.status_code == 201, created.json()
     pk = created.json()["id"]
     assert created.json()["current_state"] == ""
     changed = api_client.patch(f"/api/v1/checks/{pk}/", {"interval_seconds": 60}, format="json",
-                               **bearer(staff_write_key))
+                               **bearer(staff_admin_key))
     assert changed.status_code == 200 and changed.json()["is_monitor"] is True
-    assert api_client.delete(f"/api/v1/checks/{pk}/", **bearer(staff_write_key)).status_code == 204
+    assert api_client.delete(f"/api/v1/checks/{pk}/", **bearer(staff_admin_key)).status_code == 204
     assert not Check.objects.exists()
 
 
@@ -39,19 +39,19 @@ def test_non_staff_cannot_write_checks(api_client, write_key, read_key):
     assert not Check.objects.exists()
 
 
-def test_invalid_condition_is_a_400_naming_the_field(api_client, staff_write_key):
+def test_invalid_condition_is_a_400_naming_the_field(api_client, staff_admin_key):
     response = api_client.post("/api/v1/checks/", {**NEW, "conditions": ["[STATUS] === 200"]}, format="json",
-                               **bearer(staff_write_key))
+                               **bearer(staff_admin_key))
     assert response.status_code == 400
     body = response.json()
     assert body["error"] == "invalid"
     assert "condition 1" in body["fields"]["conditions"][0]
 
 
-def test_duplicate_slug_and_bad_types_are_400(api_client, staff_write_key, check):
-    response = api_client.post("/api/v1/checks/", {**NEW, "slug": "stub"}, format="json", **bearer(staff_write_key))
+def test_duplicate_slug_and_bad_types_are_400(api_client, staff_admin_key, check):
+    response = api_client.post("/api/v1/checks/", {**NEW, "slug": "stub"}, format="json", **bearer(staff_admin_key))
     assert response.status_code == 400 and "slug" in response.json()["fields"]
-    response = api_client.post("/api/v1/checks/", {**NEW, "type": "exec"}, format="json", **bearer(staff_write_key))
+    response = api_client.post("/api/v1/checks/", {**NEW, "type": "exec"}, format="json", **bearer(staff_admin_key))
     assert response.status_code == 400
 
 
