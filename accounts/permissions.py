@@ -82,3 +82,16 @@ class ManagesOwnKeys(BasePermission):
             return False
         key = request_api_key(request)
         return key is None or key.allows(Scope.ADMIN)
+
+
+class EvidenceRead(ReadPublicWriteScoped):
+    """Check runs and state changes carry evidence from inside the network: readers must be signed in,
+    unless TRIAGE_PUBLIC_DIAGNOSTICS is on."""
+
+    def has_permission(self, request: Request, view) -> bool:
+        if not super().has_permission(request, view):
+            return False
+        if settings.TRIAGE_PUBLIC_DIAGNOSTICS or request.user.is_authenticated:
+            return True
+        self.message = "Check runs and their evidence need a sign-in."
+        return False

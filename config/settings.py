@@ -241,6 +241,8 @@ CONTENT_SECURITY_POLICY = {
 # --- Triage ---------------------------------------------------------------------------------
 # Anonymous visitors may read the knowledge base; set to false to require login everywhere.
 TRIAGE_PUBLIC_READ = env_bool("TRIAGE_PUBLIC_READ", True)
+# Check runs and their evidence (response bodies, query rows, log lines) need a login unless this is true.
+TRIAGE_PUBLIC_DIAGNOSTICS = env_bool("TRIAGE_PUBLIC_DIAGNOSTICS", False)
 TRIAGE_IMPORT_MAX_BYTES = env_int("TRIAGE_IMPORT_MAX_BYTES", 5 * 1024 * 1024)
 # One guide upload request (several files) may carry at most this much.
 TRIAGE_IMPORT_MAX_REQUEST_BYTES = env_int("TRIAGE_IMPORT_MAX_REQUEST_BYTES", 25 * 1024 * 1024)

@@ -92,8 +92,14 @@ class ArticleCreateSerializer(ArticleWriteSerializer):
                                           help_text="Slug of the system the article belongs to.")
 
 
+class RequiredBooleanField(serializers.BooleanField):
+    """A boolean that must be sent: DRF reads a missing one in a form body as an unticked checkbox (false)."""
+
+    default_empty_html = serializers.empty
+
+
 class ArticleVoteSerializer(serializers.Serializer):
-    helpful = serializers.BooleanField()
+    helpful = RequiredBooleanField()
     comment = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="",
                                     help_text="What was missing (kept with a not-helpful vote).")
 
