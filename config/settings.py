@@ -346,6 +346,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
+    # Error responses on every operation, and "no credentials needed" on public reads (accounts.schema).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "accounts.schema.document_errors_and_public_reads",
+    ],
     # Several models have a `status`/`state` field with different choices; name each enum once here
     # (one shared dict: add entries, never a second ENUM_NAME_OVERRIDES key).
     "ENUM_NAME_OVERRIDES": {

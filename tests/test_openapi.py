@@ -90,3 +90,16 @@ def test_docs_pages_load_only_local_static_assets(client, url):
 def test_swagger_ui_bundle_is_a_real_file():
     found = finders.find("drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js")
     assert found and Path(found).stat().st_size > 100_000
+
+
+def test_operations_document_their_error_answers_and_public_reads_need_no_credentials(client):
+    schema = client.get("/api/schema/?format=json").json()
+    systems = schema["paths"]["/api/v1/systems/"]["get"]
+    assert {"401", "403", "429"} <= set(systems["responses"])
+    assert {} in systems["security"]
+    article = schema["paths"]["/api/v1/articles/{id}/"]["get"]
+    assert article["responses"]["404"]["content"]["application/json"]["schema"]["$ref"].endswith("/Error")
+    filing = schema["paths"]["/api/v1/incidents/"]["post"]
+    assert {"400", "401", "403", "413"} <= set(filing["responses"])
+    assert {} not in schema["paths"]["/api/v1/incidents/"]["get"]["security"]
+    assert {} not in schema["paths"]["/api/v1/check-runs/"]["get"]["security"]
