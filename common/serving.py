@@ -64,7 +64,7 @@ class Gunicorn:
 
 
 def start_gunicorn(*, env: Mapping[str, str], log_path: Path, workers: int = 2, threads: int = 1,
-                   timeout: float = 30.0) -> Gunicorn:
+                   timeout: float = 60.0, keep_alive: int = 30) -> Gunicorn:
     """Run `gunicorn config.wsgi` with `env` added to this process's environment; wait until it answers."""
     port = free_port()
     full_env = {**os.environ, **env}
@@ -73,7 +73,9 @@ def start_gunicorn(*, env: Mapping[str, str], log_path: Path, workers: int = 2, 
     log = log_path.open("ab")
     process = subprocess.Popen(
         [gunicorn, "config.wsgi", "--bind", f"{LOOPBACK}:{port}", "--workers", str(workers),
-         "--threads", str(threads), "--timeout", "60", "--graceful-timeout", "5"],
+         "--threads", str(threads), "--timeout", "60", "--graceful-timeout", "5",
+         # Longer than a client's pause between requests, so a reused connection is never closed under it.
+         "--keep-alive", str(keep_alive)],
         cwd=settings.BASE_DIR, env=full_env, stdout=log, stderr=subprocess.STDOUT,
     )
     server = Gunicorn(process=process, port=port, log_path=log_path)

@@ -196,6 +196,7 @@ class Command(BaseCommand):
         latencies: list[float] = []
         errors = 0
         statuses: dict[int, int] = {}
+        failures: dict[str, int] = {}
         deadline = time.perf_counter() + duration
         # /health/ honestly says 503 here (no worker runs against the scratch database); the rest must succeed.
         accepted = (200, 503) if scenario == "health" else (200, 201)
@@ -208,8 +209,10 @@ class Command(BaseCommand):
                 try:
                     response = await client.request(method, path, **kwargs)
                     await response.aread()
-                except httpx.HTTPError:
+                except httpx.HTTPError as exc:
                     errors += 1
+                    kind = type(exc).__name__
+                    failures[kind] = failures.get(kind, 0) + 1
                     continue
                 latencies.append((time.perf_counter() - began) * 1000)
                 statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
@@ -224,4 +227,5 @@ class Command(BaseCommand):
             "p50_ms": round(statistics.median(latencies), 1) if latencies else 0.0,
             "p95_ms": round(percentile(latencies, 0.95), 1), "errors": errors,
             "statuses": {str(k): v for k, v in sorted(statuses.items())},
+            **({"transport_errors": failures} if failures else {}),
         }
