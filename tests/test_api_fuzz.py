@@ -7,7 +7,9 @@ each example's test, so generated writes do not pile up.
 
 import pytest
 import schemathesis
+from django.core import signals
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hypothesis_settings
 from schemathesis.checks import not_a_server_error, response_schema_conformance
@@ -20,7 +22,16 @@ EXAMPLES_PER_OPERATION = 3
 
 @pytest.fixture
 def api_schema(db):
-    return schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application())
+    # Requests go through the real WSGI handler, which closes "old" database connections when a request
+    # ends; inside the test's transaction that would close the test's own connection (as Django's test
+    # client knows, so it does the same as here).
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        yield schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application())
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
 
 
 def auth_headers(who: str) -> dict:
