@@ -5,6 +5,7 @@ in config/urls.py so errors Django raises before or outside a view (an unknown /
 Django refuses, a crash) are JSON under /api/ too, while HTML pages keep Django's templates.
 """
 
+import sys
 from typing import Any
 
 from django.conf import settings
@@ -16,6 +17,8 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
+
+from common.middleware import database_unavailable_response, is_database_unavailable, too_large_response
 
 from .exceptions import RequestTooLarge, too_large_message
 
@@ -83,11 +86,11 @@ def _is_api(request: HttpRequest) -> bool:
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
-    """Django answers 400 for bodies it refuses to read; for the API an oversize body is a 413."""
+    """Django answers 400 for bodies it refuses to read; an oversize body is a 413 with the limit."""
+    if isinstance(exception, RequestDataTooBig):
+        return too_large_response(request, settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
     if not _is_api(request):
         return defaults.bad_request(request, exception)
-    if isinstance(exception, RequestDataTooBig):
-        return _json_error(413, RequestTooLarge.default_code, too_large_message(settings.DATA_UPLOAD_MAX_MEMORY_SIZE))
     return _json_error(400, "bad_request", "Bad request.")
 
 
@@ -104,6 +107,10 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    # Errors raised outside a view (the session or user lookup) reach only this handler; a lost
+    # database is a 503 with Retry-After there too (common.middleware handles it inside views).
+    if is_database_unavailable(sys.exc_info()[1]):
+        return database_unavailable_response(request)
     if not _is_api(request):
         return defaults.server_error(request)
     return _json_error(500, "server_error", "Internal server error; it has been logged.")

@@ -16,10 +16,16 @@ from .exceptions import RequestTooLarge, too_large_message
 
 
 def request_size_check(parser_context: Mapping[str, Any] | None) -> None:
-    """Raise RequestTooLarge when the declared body size exceeds DATA_UPLOAD_MAX_MEMORY_SIZE."""
-    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    """Raise RequestTooLarge when the declared body size exceeds this view's limit.
+
+    The limit is DATA_UPLOAD_MAX_MEMORY_SIZE, or the larger one common.middleware.RequestGuardMiddleware
+    set on the request for an upload view.
+    """
     request = (parser_context or {}).get("request")
-    if limit is None or request is None:
+    if request is None:
+        return
+    limit = getattr(request, "body_limit", settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+    if limit is None:
         return
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)

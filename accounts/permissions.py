@@ -31,16 +31,32 @@ class ReadPublicWriteScoped(BasePermission):
         return True
 
 
+def key_allows_staff_write(request: Request, permission: BasePermission) -> bool:
+    """A staff-only write made with an API key needs the key's `admin` scope (a browser session does not).
+
+    So a leaked `write` key of a staff member can file incidents, but not rewrite the knowledge base,
+    checks, severities or webhooks.
+    """
+    key = request_api_key(request)
+    if key is not None and not key.allows(Scope.ADMIN):
+        permission.message = "Staff-only changes through an API key need the admin scope."
+        return False
+    return True
+
+
 class StaffWritesOnly(ReadPublicWriteScoped):
-    """As above, and writes need a staff user (knowledge-base editing is staff only)."""
+    """As above, and writes need a staff user (knowledge-base editing is staff only) and, with a key,
+    the `admin` scope."""
 
     def has_permission(self, request: Request, view) -> bool:
         if not super().has_permission(request, view):
             return False
-        if request.method in SAFE_METHODS or request.user.is_staff:
+        if request.method in SAFE_METHODS:
             return True
-        self.message = "Only staff can change the knowledge base."
-        return False
+        if not request.user.is_staff:
+            self.message = "Only staff can change the knowledge base."
+            return False
+        return key_allows_staff_write(request, self)
 
 
 class AdminScope(BasePermission):
@@ -66,3 +82,16 @@ class ManagesOwnKeys(BasePermission):
             return False
         key = request_api_key(request)
         return key is None or key.allows(Scope.ADMIN)
+
+
+class EvidenceRead(ReadPublicWriteScoped):
+    """Check runs and state changes carry evidence from inside the network: readers must be signed in,
+    unless TRIAGE_PUBLIC_DIAGNOSTICS is on."""
+
+    def has_permission(self, request: Request, view) -> bool:
+        if not super().has_permission(request, view):
+            return False
+        if settings.TRIAGE_PUBLIC_DIAGNOSTICS or request.user.is_authenticated:
+            return True
+        self.message = "Check runs and their evidence need a sign-in."
+        return False

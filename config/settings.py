@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("TRIAGE_VAR_DIR", BASE_DIR / "var"))
@@ -39,7 +40,29 @@ def env_list(name: str, default: list[str]) -> list[str]:
 
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
-SECRET_KEY = env_str("DJANGO_SECRET_KEY", "insecure-dev-key-change-me-in-production")
+
+
+def secret_key() -> str:
+    """DJANGO_SECRET_KEY, else the key `make setup` generated once into var/secret_key.
+
+    Only DEBUG may fall back to a fixed development key; a production start without a key fails loudly.
+    """
+    key = env_str("DJANGO_SECRET_KEY")
+    if key:
+        return key
+    key_file = VAR_DIR / "secret_key"
+    if key_file.is_file():
+        key = key_file.read_text().strip()
+        if key:
+            return key
+    if DEBUG:
+        return "insecure-dev-key-only-for-debug"
+    raise ImproperlyConfigured(
+        "Set DJANGO_SECRET_KEY (50+ random characters), or run `make setup` once to generate var/secret_key."
+    )
+
+
+SECRET_KEY = secret_key()
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
@@ -56,6 +79,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "csp",
     "accounts",
     "common",
     "diagnostics",
@@ -67,9 +91,13 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "common.middleware.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Body limits and rate limits by URL name; before CSRF, whose process_view reads POST bodies.
+    "common.middleware.RequestGuardMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -104,6 +132,9 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # A database that does not answer costs a request seconds, not minutes; the page then says 503.
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int("DATABASE_CONNECT_TIMEOUT", 5)
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # WAL lets the web server read while the worker writes; the timeout rides out short write locks.
     DATABASES["default"]["OPTIONS"] = {
@@ -120,7 +151,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env_str("REDIS_URL")
 
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Fails open (common.cache): with Redis down, throttles and rate limits lift instead of failing requests.
+    CACHES = {
+        "default": {
+            "BACKEND": "common.cache.FailOpenRedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1.0},
+        }
+    }
 else:
     CACHES = {
         "default": {
@@ -159,17 +197,78 @@ STORAGES = {
 MEDIA_ROOT = VAR_DIR / "media"
 MEDIA_URL = "/media/"
 
-DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("TRIAGE_MAX_REQUEST_BYTES", 60 * 1024 * 1024)
+# Every request body is small by default; the upload views (guide import, log matching, incident
+# attachments) accept larger ones, checked against Content-Length first (common.middleware.upload_limits).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("TRIAGE_MAX_REQUEST_BYTES", 2560 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
+# Sessions live in the database, so a cache outage signs nobody out.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# Behind TLS (a proxy that sets X-Forwarded-Proto): secure cookies, HSTS and a redirect to https.
+TRIAGE_HTTPS = env_bool("TRIAGE_HTTPS", False)
+if TRIAGE_HTTPS:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = True
+    # Load balancers probe /health/ over plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^health/$"]
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = env_int("TRIAGE_HSTS_SECONDS", 365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("TRIAGE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("TRIAGE_HSTS_PRELOAD", True)
+
+# Content-Security-Policy (django-csp): scripts and everything else only from Triage itself. Inline
+# style attributes stay allowed: the Mermaid diagrams and Swagger UI/Redoc set them; no inline script.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "worker-src": ["'self'", "blob:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 # --- Triage ---------------------------------------------------------------------------------
 # Anonymous visitors may read the knowledge base; set to false to require login everywhere.
 TRIAGE_PUBLIC_READ = env_bool("TRIAGE_PUBLIC_READ", True)
+# Check runs and their evidence (response bodies, query rows, log lines) need a login unless this is true.
+TRIAGE_PUBLIC_DIAGNOSTICS = env_bool("TRIAGE_PUBLIC_DIAGNOSTICS", False)
 TRIAGE_IMPORT_MAX_BYTES = env_int("TRIAGE_IMPORT_MAX_BYTES", 5 * 1024 * 1024)
+# One guide upload request (several files) may carry at most this much.
+TRIAGE_IMPORT_MAX_REQUEST_BYTES = env_int("TRIAGE_IMPORT_MAX_REQUEST_BYTES", 25 * 1024 * 1024)
+# Anonymous log matching (page and API) takes at most this much per request; signed-in users get the
+# full TRIAGE_MATCH_MAX_BYTES.
+TRIAGE_ANONYMOUS_UPLOAD_MAX_BYTES = env_int("TRIAGE_ANONYMOUS_UPLOAD_MAX_BYTES", 1024 * 1024)
+# Seconds a client is asked to wait (Retry-After) when the database is unreachable.
+TRIAGE_RETRY_AFTER_SECONDS = env_int("TRIAGE_RETRY_AFTER_SECONDS", 15)
+
+# Per-address rate limits (django-ratelimit's core, applied by URL name in common.middleware). The page
+# and the API of one feature share a budget. Counters live in the cache; without it the limits lift.
+RATELIMIT_ENABLE = env_bool("TRIAGE_RATE_LIMITS_ENABLED", True)
+RATELIMIT_FAIL_OPEN = True
+TRIAGE_RATE_LIMITS = {
+    "login": {"rate": env_str("TRIAGE_RATE_LOGIN", "10/m"), "methods": ["POST"], "views": ["login"]},
+    "search": {"rate": env_str("TRIAGE_RATE_SEARCH", "120/m"), "methods": ["GET"],
+               "views": ["kb:search", "kb-search"]},
+    "match": {"rate": env_str("TRIAGE_RATE_MATCH", "30/m"), "methods": ["POST"],
+              "views": ["kb:match", "kb-match"]},
+    "vote": {"rate": env_str("TRIAGE_RATE_VOTE", "30/m"), "methods": ["POST"],
+             "views": ["kb:article_vote", "kb-article-vote"]},
+    "incident-filing": {"rate": env_str("TRIAGE_RATE_INCIDENT", "30/m"), "methods": ["POST"],
+                        "views": ["incidents:new", "incident-list"]},
+}
 # Log matching (kb.matching): input past the first limit is cut (or refused when declared that large);
 # lines past the second are cut. Both come with a notice in the result.
 TRIAGE_MATCH_MAX_BYTES = env_int("TRIAGE_MATCH_MAX_BYTES", 50 * 1024 * 1024)
@@ -208,6 +307,8 @@ EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+# For EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend (one file per message).
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "triage@localhost")
 
 # --- REST API -------------------------------------------------------------------------------
@@ -249,6 +350,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": STATIC_URL + "vendor/redoc",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
+    # Error responses on every operation, and "no credentials needed" on public reads (accounts.schema).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "accounts.schema.document_errors_and_public_reads",
+    ],
     # Several models have a `status`/`state` field with different choices; name each enum once here
     # (one shared dict: add entries, never a second ENUM_NAME_OVERRIDES key).
     "ENUM_NAME_OVERRIDES": {

@@ -1,7 +1,17 @@
 import django_filters
+from django import forms
 from django.db.models import Q, QuerySet
 
 from .models import Check, CheckRun, CheckState, CheckStateChange, CheckType
+
+
+class IdFilter(django_filters.NumberFilter):
+    """A row id: a whole number the database's bigint holds (`1e19` is a 400, not an overflow and a 500)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(min_value=1, max_value=2**63 - 1, **kwargs)
 
 
 class CheckFilter(django_filters.FilterSet):
@@ -21,7 +31,7 @@ class CheckFilter(django_filters.FilterSet):
 
 
 class CheckRunFilter(django_filters.FilterSet):
-    check = django_filters.NumberFilter(field_name="check_def_id", label="Check id")
+    check = IdFilter(field_name="check_def_id", label="Check id")
     batch = django_filters.UUIDFilter()
     state = django_filters.ChoiceFilter(choices=CheckState.choices)
     status = django_filters.ChoiceFilter(choices=CheckRun.Status.choices)
@@ -33,7 +43,7 @@ class CheckRunFilter(django_filters.FilterSet):
 
 
 class CheckStateChangeFilter(django_filters.FilterSet):
-    check = django_filters.NumberFilter(field_name="check_def_id", label="Check id")
+    check = IdFilter(field_name="check_def_id", label="Check id")
     to_state = django_filters.ChoiceFilter(choices=CheckState.choices)
     since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
 

@@ -1,22 +1,41 @@
-"""Triage's own health: database, broker and workers, as served by /health/."""
+"""Triage's own health: database, broker, workers and cache, as served by /health/.
 
+/health/ is public (load balancers call it), so a failing component names only the kind of error; the
+full message, which can hold the database's or broker's host and user, goes to the log.
+
+The cache is reported but never fails the whole: it only holds throttle and rate-limit counters and
+version tokens, and fails open (common.cache), so without it Triage works, just unthrottled: "degraded".
+"""
+
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 
 from .models import WorkerHeartbeat
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class ComponentHealth:
     ok: bool
     detail: str
+    # A degraded component is reported but does not make the whole failing (see the module docstring).
+    degraded: bool = False
 
     def as_dict(self) -> dict:
-        return {"status": "ok" if self.ok else "failing", "detail": self.detail}
+        status = "ok" if self.ok else ("degraded" if self.degraded else "failing")
+        return {"status": status, "detail": self.detail}
+
+
+def _failure(component: str, exc: BaseException) -> ComponentHealth:
+    logger.warning("health: %s failing: %s: %s", component, type(exc).__name__, exc)
+    return ComponentHealth(False, f"unreachable ({type(exc).__name__})")
 
 
 def database_health() -> ComponentHealth:
@@ -25,7 +44,7 @@ def database_health() -> ComponentHealth:
             cursor.execute("SELECT 1")
             cursor.fetchone()
     except Exception as exc:  # any driver error means the database is unusable
-        return ComponentHealth(False, f"{type(exc).__name__}: {exc}".strip()[:300])
+        return _failure("database", exc)
     return ComponentHealth(True, connection.vendor)
 
 
@@ -37,8 +56,23 @@ def broker_health() -> ComponentHealth:
             conn.ensure_connection(max_retries=1, interval_start=0, timeout=2)
             transport = conn.transport_cls
     except Exception as exc:  # kombu raises many kinds; all mean "cannot enqueue"
-        return ComponentHealth(False, f"{type(exc).__name__}: {exc}".strip()[:300])
+        return _failure("broker", exc)
     return ComponentHealth(True, str(transport))
+
+
+def cache_health() -> ComponentHealth:
+    """A round trip to the cache; when it fails, Triage runs without throttles and rate limits."""
+    ping = getattr(cache, "ping", None)
+    try:
+        if ping is not None:
+            ping()
+        else:
+            cache.set("triage:health", "1", 10)
+    except Exception as exc:  # any backend error: the cache fails open, so this is degraded, not down
+        logger.warning("health: cache unavailable: %s: %s", type(exc).__name__, exc)
+        return ComponentHealth(False, f"unreachable ({type(exc).__name__}); throttles and rate limits are off",
+                               degraded=True)
+    return ComponentHealth(True, type(cache).__name__)
 
 
 def workers_health() -> ComponentHealth:
@@ -57,11 +91,19 @@ def workers_health() -> ComponentHealth:
 
 
 def system_health() -> dict:
-    components = {"database": database_health(), "broker": broker_health(), "workers": workers_health()}
-    healthy = all(c.ok for c in components.values())
+    """Status "ok" (200) or "failing" (503); a degraded component is listed under "degraded" only."""
+    components = {
+        "database": database_health(),
+        "broker": broker_health(),
+        "workers": workers_health(),
+        "cache": cache_health(),
+    }
+    failing = [name for name, c in components.items() if not c.ok and not c.degraded]
+    degraded = [name for name, c in components.items() if c.degraded]
     return {
-        "status": "ok" if healthy else "failing",
+        "status": "failing" if failing else "ok",
         "version": settings.VERSION,
         "components": {name: c.as_dict() for name, c in components.items()},
-        "failing": [name for name, c in components.items() if not c.ok],
+        "failing": failing,
+        "degraded": degraded,
     }

@@ -75,3 +75,9 @@ def write_key(user) -> str:
 @pytest.fixture
 def staff_write_key(staff_user) -> str:
     return api_key_create(user=staff_user, scopes=["write"])[1]
+
+
+@pytest.fixture
+def staff_admin_key(staff_user) -> str:
+    """Staff-only writes through the API need a key with the admin scope."""
+    return api_key_create(user=staff_user, scopes=["admin"])[1]

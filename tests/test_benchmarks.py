@@ -12,7 +12,7 @@ from django.conf import settings
 
 
 def run_benchmark(tmp_path, *args: str) -> dict:
-    env = {**os.environ, "TRIAGE_VAR_DIR": str(tmp_path)}
+    env = {**os.environ, "TRIAGE_VAR_DIR": str(tmp_path), "DJANGO_SECRET_KEY": settings.SECRET_KEY}
     completed = subprocess.run(
         [sys.executable, "manage.py", *args], cwd=settings.BASE_DIR, env=env,
         capture_output=True, text=True, timeout=300,

@@ -2,9 +2,14 @@
 
 from rest_framework import serializers
 
-from ..models import Check, CheckRun, CheckStateChange
+from ..models import Check, CheckRun, CheckState, CheckStateChange
 
 STATE_FIELDS = ["current_state", "state_changed_at", "last_state", "last_message", "last_run_at"]
+
+
+def blank_state(help_text: str) -> serializers.ChoiceField:
+    """A state that is "" until there is one; the schema says so (enum or blank) instead of a bare enum."""
+    return serializers.ChoiceField(choices=CheckState.choices, allow_blank=True, read_only=True, help_text=help_text)
 
 
 class CheckSerializer(serializers.ModelSerializer):
@@ -12,6 +17,8 @@ class CheckSerializer(serializers.ModelSerializer):
     conditions = serializers.ListField(child=serializers.CharField(max_length=500), required=False,
                                        help_text="Condition language, e.g. [STATUS] == 200 (see docs/checks.md).")
     is_monitor = serializers.BooleanField(read_only=True)
+    current_state = blank_state("The judged state; empty until the first run.")
+    last_state = blank_state("The newest run's state; empty until the first run.")
 
     class Meta:
         model = Check
@@ -31,6 +38,7 @@ class CheckRunSerializer(serializers.ModelSerializer):
     metrics = serializers.ListField(child=serializers.DictField(), read_only=True,
                                     help_text="[{name, value, unit, warn, crit}]")
     evidence = serializers.DictField(read_only=True, help_text="What the probe saw; never contains secrets.")
+    state = blank_state("The run's result; empty while it is queued or running.")
 
     class Meta:
         model = CheckRun
@@ -49,6 +57,8 @@ class MonitorSerializer(serializers.ModelSerializer):
                                                              "were OK or WARNING in the last 24 hours.")
     recent = serializers.ListField(child=serializers.ListField(), read_only=True,
                                    help_text="Newest results, oldest first, as [state, duration_ms].")
+    current_state = blank_state("The judged state; empty until the first run.")
+    last_state = blank_state("The newest run's state; empty until the first run.")
 
     class Meta:
         model = Check
@@ -65,6 +75,7 @@ class CheckStateChangeSerializer(serializers.ModelSerializer):
     check = serializers.IntegerField(source="check_def_id", read_only=True)
     check_name = serializers.CharField(source="check_def.name", read_only=True)
     run = serializers.IntegerField(source="run_id", read_only=True, allow_null=True)
+    from_state = blank_state("The state before; empty for a check's first judgement.")
 
     class Meta:
         model = CheckStateChange

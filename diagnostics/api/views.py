@@ -6,7 +6,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.permissions import ReadPublicWriteScoped, StaffWritesOnly
+from accounts.permissions import EvidenceRead, ReadPublicWriteScoped, StaffWritesOnly
 
 from .. import selectors
 from ..filtersets import CheckFilter, CheckRunFilter, CheckStateChangeFilter
@@ -81,6 +81,7 @@ class CheckViewSet(viewsets.ModelViewSet):
 )
 @extend_schema(tags=["diagnostics"])
 class CheckRunViewSet(viewsets.ReadOnlyModelViewSet):
+    permission_classes = [EvidenceRead]
     serializer_class = CheckRunSerializer
     filterset_class = CheckRunFilter
     ordering_fields = ["created_at", "finished_at", "duration_ms"]
@@ -109,6 +110,7 @@ class MonitorViewSet(viewsets.ReadOnlyModelViewSet):
 )
 @extend_schema(tags=["diagnostics"])
 class CheckStateChangeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    permission_classes = [EvidenceRead]
     serializer_class = CheckStateChangeSerializer
     filterset_class = CheckStateChangeFilter
 

@@ -4,7 +4,7 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
 from accounts.models import Scope
-from accounts.permissions import request_api_key
+from accounts.permissions import key_allows_staff_write, request_api_key
 
 
 def _key_allows(request: Request, permission: BasePermission) -> bool:
@@ -34,10 +34,12 @@ class SignedInStaffWrites(SignedIn):
     def has_permission(self, request: Request, view: object) -> bool:
         if not super().has_permission(request, view):
             return False
-        if request.method in SAFE_METHODS or request.user.is_staff:
+        if request.method in SAFE_METHODS:
             return True
-        self.message = "Only staff can change severities and escalation levels."
-        return False
+        if not request.user.is_staff:
+            self.message = "Only staff can change severities and escalation levels."
+            return False
+        return key_allows_staff_write(request, self)
 
 
 class StaffOnly(SignedIn):
@@ -46,7 +48,7 @@ class StaffOnly(SignedIn):
     def has_permission(self, request: Request, view: object) -> bool:
         if not super().has_permission(request, view):
             return False
-        if request.user.is_staff:
-            return True
-        self.message = "Only staff manage webhook endpoints."
-        return False
+        if not request.user.is_staff:
+            self.message = "Only staff manage webhook endpoints."
+            return False
+        return request.method in SAFE_METHODS or key_allows_staff_write(request, self)

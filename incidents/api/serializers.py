@@ -49,6 +49,14 @@ class EscalationLevelSerializer(serializers.ModelSerializer):
         fields = ["id", "order", "name", "email", "webhook_url", "webhook_secret", "active"]
         extra_kwargs = {"webhook_secret": {"write_only": True}}
 
+    def to_representation(self, instance: EscalationLevel) -> dict:
+        data = super().to_representation(instance)
+        request = self.context.get("request")
+        # A hook URL often carries its own token (Slack, pager): only staff see it.
+        if request is None or not request.user.is_staff:
+            data["webhook_url"] = ""
+        return data
+
 
 class IncidentSerializer(serializers.ModelSerializer):
     system = serializers.SlugRelatedField(slug_field="slug", read_only=True)

@@ -290,11 +290,11 @@ class WebhookEndpointViewSet(viewsets.ModelViewSet):
             active=data.get("active", True), created_by=self.request.user,
             format=data.get("format", WebhookEndpoint.Format.JSON))
 
-    @extend_schema(summary="Delivery log of this endpoint: the latest 100, newest first",
+    @extend_schema(summary="Delivery log of this endpoint, newest first, one page at a time",
                    responses=s.WebhookDeliverySerializer(many=True))
     @action(detail=True, methods=["get"])
     def deliveries(self, request: Request, pk: str | None = None) -> Response:
         endpoint = self.get_object()
-        deliveries = endpoint.deliveries.order_by("-created_at", "-id")[:100]
-        return Response(s.WebhookDeliverySerializer(deliveries, many=True).data)
+        page = self.paginate_queryset(endpoint.deliveries.order_by("-created_at", "-id"))
+        return self.get_paginated_response(s.WebhookDeliverySerializer(page, many=True).data)
 

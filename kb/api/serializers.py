@@ -10,6 +10,11 @@ from ..markdown import MARKDOWN_MAX_CHARS, render_markdown_or_error
 from ..models import Article, ArticleRevision, Signature, Solution, Symptom, System
 
 
+def absolute_url(context: dict, path: str) -> str:
+    """The schema says `format: uri`, so links are absolute whenever the request is known."""
+    request = context.get("request")
+    return request.build_absolute_uri(path) if request is not None else path
+
 class LinkSerializer(serializers.Serializer):
     label = serializers.CharField()
     url = serializers.URLField()
@@ -32,7 +37,7 @@ class SystemSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_url(self, system: System) -> str:
-        return system.get_absolute_url()
+        return absolute_url(self.context, system.get_absolute_url())
 
 
 class ArticleListSerializer(serializers.ModelSerializer):
@@ -40,7 +45,8 @@ class ArticleListSerializer(serializers.ModelSerializer):
 
     system = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     tags = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True, help_text="Tag names.")
-    author = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    author = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True,
+                                          help_text="Username of the author; null for imported articles.")
     url = serializers.SerializerMethodField(help_text="The article's page in the web UI.")
 
     class Meta:
@@ -53,7 +59,8 @@ class ArticleListSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_url(self, article: Article) -> str:
-        return reverse("kb:article_detail", kwargs={"system_slug": article.system.slug, "slug": article.slug})
+        path = reverse("kb:article_detail", kwargs={"system_slug": article.system.slug, "slug": article.slug})
+        return absolute_url(self.context, path)
 
 
 class ArticleSerializer(ArticleListSerializer):
@@ -92,8 +99,14 @@ class ArticleCreateSerializer(ArticleWriteSerializer):
                                           help_text="Slug of the system the article belongs to.")
 
 
+class RequiredBooleanField(serializers.BooleanField):
+    """A boolean that must be sent: DRF reads a missing one in a form body as an unticked checkbox (false)."""
+
+    default_empty_html = serializers.empty
+
+
 class ArticleVoteSerializer(serializers.Serializer):
-    helpful = serializers.BooleanField()
+    helpful = RequiredBooleanField()
     comment = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="",
                                     help_text="What was missing (kept with a not-helpful vote).")
 

@@ -1,4 +1,4 @@
-/* Triage behaviours that an htmx attribute cannot express: copying code blocks, live countdowns. */
+/* Triage behaviours that an htmx attribute cannot express: copying code blocks, live countdowns, confirming a delete. */
 (function () {
   "use strict";
 
@@ -124,6 +124,15 @@
     var tocs = document.querySelectorAll("details.toc-box");
     for (var t = 0; t < tocs.length; t++) { tocs[t].open = false; }
   }
+
+  // Forms with data-confirm ask first (an inline onsubmit would break the Content-Security-Policy).
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form && form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+      event.preventDefault();
+    }
+
+  });
 
   // Response-target countdowns: <time datetime=ISO data-countdown> shows "m:ss" left, or how long overdue.
   function clock(seconds) {

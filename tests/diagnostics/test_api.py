@@ -20,15 +20,15 @@ def check(http_stub):
     return check_create(name="Stub", slug="stub", type="http", target=f"{http_stub.url}/health")
 
 
-def test_staff_creates_updates_and_deletes_checks(api_client, staff_write_key):
-    created = api_client.post("/api/v1/checks/", NEW, format="json", **bearer(staff_write_key))
+def test_staff_creates_updates_and_deletes_checks(api_client, staff_admin_key):
+    created = api_client.post("/api/v1/checks/", NEW, format="json", **bearer(staff_admin_key))
     assert created.status_code == 201, created.json()
     pk = created.json()["id"]
     assert created.json()["current_state"] == ""
     changed = api_client.patch(f"/api/v1/checks/{pk}/", {"interval_seconds": 60}, format="json",
-                               **bearer(staff_write_key))
+                               **bearer(staff_admin_key))
     assert changed.status_code == 200 and changed.json()["is_monitor"] is True
-    assert api_client.delete(f"/api/v1/checks/{pk}/", **bearer(staff_write_key)).status_code == 204
+    assert api_client.delete(f"/api/v1/checks/{pk}/", **bearer(staff_admin_key)).status_code == 204
     assert not Check.objects.exists()
 
 
@@ -39,19 +39,19 @@ def test_non_staff_cannot_write_checks(api_client, write_key, read_key):
     assert not Check.objects.exists()
 
 
-def test_invalid_condition_is_a_400_naming_the_field(api_client, staff_write_key):
+def test_invalid_condition_is_a_400_naming_the_field(api_client, staff_admin_key):
     response = api_client.post("/api/v1/checks/", {**NEW, "conditions": ["[STATUS] === 200"]}, format="json",
-                               **bearer(staff_write_key))
+                               **bearer(staff_admin_key))
     assert response.status_code == 400
     body = response.json()
     assert body["error"] == "invalid"
     assert "condition 1" in body["fields"]["conditions"][0]
 
 
-def test_duplicate_slug_and_bad_types_are_400(api_client, staff_write_key, check):
-    response = api_client.post("/api/v1/checks/", {**NEW, "slug": "stub"}, format="json", **bearer(staff_write_key))
+def test_duplicate_slug_and_bad_types_are_400(api_client, staff_admin_key, check):
+    response = api_client.post("/api/v1/checks/", {**NEW, "slug": "stub"}, format="json", **bearer(staff_admin_key))
     assert response.status_code == 400 and "slug" in response.json()["fields"]
-    response = api_client.post("/api/v1/checks/", {**NEW, "type": "exec"}, format="json", **bearer(staff_write_key))
+    response = api_client.post("/api/v1/checks/", {**NEW, "type": "exec"}, format="json", **bearer(staff_admin_key))
     assert response.status_code == 400
 
 
@@ -62,13 +62,13 @@ def test_run_returns_202_with_run_ids_and_results_are_readable(api_client, write
     assert response.status_code == 202
     body = response.json()
     assert len(body["runs"]) == 1 and body["batch"]
-    run = api_client.get(f"/api/v1/check-runs/{body['runs'][0]}/").json()
+    run = api_client.get(f"/api/v1/check-runs/{body['runs'][0]}/", **bearer(write_key)).json()
     assert run["check"] == check.pk and run["state"] == "ok" and run["status"] == "done"
     assert run["metrics"][0]["name"] == "response_time"
     assert run["evidence"]["status_line"] == "HTTP/1.1 200 OK"
-    listed = api_client.get(f"/api/v1/check-runs/?batch={body['batch']}").json()
+    listed = api_client.get(f"/api/v1/check-runs/?batch={body['batch']}", **bearer(write_key)).json()
     assert listed["count"] == 1
-    events = api_client.get(f"/api/v1/check-events/?check={check.pk}").json()
+    events = api_client.get(f"/api/v1/check-events/?check={check.pk}", **bearer(write_key)).json()
     assert events["results"][0]["to_state"] == "ok"
 
 
@@ -107,3 +107,18 @@ def test_every_diagnostics_endpoint_is_in_the_openapi_schema(client):
                  "/api/v1/check-runs/{id}/", "/api/v1/monitors/", "/api/v1/check-events/"):
         assert path in paths, path
     assert "202" in paths["/api/v1/checks/{id}/run/"]["post"]["responses"]
+
+
+@pytest.mark.parametrize("url", ["/api/v1/check-runs/", "/api/v1/check-events/"])
+def test_run_evidence_needs_a_login_unless_diagnostics_are_public(api_client, read_key, settings, url):
+    assert api_client.get(url).status_code in (401, 403)
+    assert api_client.get(url, **bearer(read_key)).status_code == 200
+    settings.TRIAGE_PUBLIC_DIAGNOSTICS = True
+    assert api_client.get(url).status_code == 200
+
+
+@pytest.mark.parametrize("url", ["/api/v1/check-runs/", "/api/v1/check-events/"])
+@pytest.mark.parametrize("value", ["1e19", "99999999999999999999", "0", "abc"])
+def test_an_out_of_range_check_id_filter_is_a_400(api_client, read_key, url, value):
+    response = api_client.get(url, {"check": value}, **bearer(read_key))
+    assert response.status_code == 400

@@ -15,7 +15,7 @@ def test_health_is_200_with_fresh_worker_heartbeat(client):
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"
-    assert set(body["components"]) == {"database", "broker", "workers"}
+    assert set(body["components"]) == {"database", "broker", "workers", "cache"}
     assert body["version"]
 
 

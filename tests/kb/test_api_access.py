@@ -131,44 +131,44 @@ def test_staff_session_creates_and_updates_an_article_with_revisions(api_client,
     ]
 
 
-def test_staff_write_key_creates_and_replaces_an_article(api_client, kb_content, staff_write_key):
+def test_staff_write_key_creates_and_replaces_an_article(api_client, kb_content, staff_admin_key):
     created = api_client.post("/api/v1/articles/", new_article(status="draft"), format="json",
-                              **bearer(staff_write_key))
+                              **bearer(staff_admin_key))
     assert created.status_code == 201
     pk = created.json()["id"]
     replaced = api_client.put(f"/api/v1/articles/{pk}/", {"title": "Disk full on /var", "body": "Grow it."},
-                              format="json", **bearer(staff_write_key))
+                              format="json", **bearer(staff_admin_key))
     assert replaced.status_code == 200
     assert replaced.json()["title"] == "Disk full on /var"
     assert replaced.json()["status"] == "draft"  # left out of the PUT, so kept
     assert ArticleRevision.objects.filter(article_id=pk).count() == 2
 
 
-def test_put_without_title_and_body_is_400(api_client, kb_content, staff_write_key):
+def test_put_without_title_and_body_is_400(api_client, kb_content, staff_admin_key):
     pk = kb_content["article"].pk
     response = api_client.put(f"/api/v1/articles/{pk}/", {"summary": "only this"}, format="json",
-                              **bearer(staff_write_key))
+                              **bearer(staff_admin_key))
     assert response.status_code == 400
     assert set(response.json()["fields"]) == {"title", "body"}
 
 
-def test_update_that_changes_nothing_adds_no_revision(api_client, kb_content, staff_write_key):
+def test_update_that_changes_nothing_adds_no_revision(api_client, kb_content, staff_admin_key):
     article = kb_content["article"]
     response = api_client.patch(f"/api/v1/articles/{article.pk}/", {"title": article.title}, format="json",
-                                **bearer(staff_write_key))
+                                **bearer(staff_admin_key))
     assert response.status_code == 200
     assert article.revisions.count() == 1
 
 
-def test_articles_cannot_be_deleted_through_the_api(api_client, kb_content, staff_write_key):
-    response = api_client.delete(f"/api/v1/articles/{kb_content['article'].pk}/", **bearer(staff_write_key))
+def test_articles_cannot_be_deleted_through_the_api(api_client, kb_content, staff_admin_key):
+    response = api_client.delete(f"/api/v1/articles/{kb_content['article'].pk}/", **bearer(staff_admin_key))
     assert response.status_code == 405
     assert response.json()["error"] == "method_not_allowed"
 
 
-def test_read_only_endpoints_refuse_writes_even_for_staff(api_client, kb_content, staff_write_key):
+def test_read_only_endpoints_refuse_writes_even_for_staff(api_client, kb_content, staff_admin_key):
     for url in ("/api/v1/systems/", "/api/v1/symptoms/", "/api/v1/solutions/", "/api/v1/revisions/"):
-        assert api_client.post(url, {}, format="json", **bearer(staff_write_key)).status_code == 405, url
+        assert api_client.post(url, {}, format="json", **bearer(staff_admin_key)).status_code == 405, url
 
 
 def test_drafts_and_their_revisions_are_hidden_from_non_staff(api_client, kb_content, read_key, staff_user):

@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation, ValidationError
 from django.http import Http404, HttpResponse
 from django.test import RequestFactory
 from rest_framework.test import APIClient
@@ -26,8 +26,8 @@ def bearer(key: str) -> dict[str, str]:
     return {"HTTP_AUTHORIZATION": f"Bearer {key}"}
 
 
-def test_missing_fields_are_400_with_per_field_messages(api_client, staff_write_key):
-    response = api_client.post("/api/v1/articles/", {"title": ""}, format="json", **bearer(staff_write_key))
+def test_missing_fields_are_400_with_per_field_messages(api_client, staff_admin_key):
+    response = api_client.post("/api/v1/articles/", {"title": ""}, format="json", **bearer(staff_admin_key))
     assert response.status_code == 400
     body = response.json()
     assert body["status"] == 400 and body["error"] == "invalid"
@@ -37,20 +37,20 @@ def test_missing_fields_are_400_with_per_field_messages(api_client, staff_write_
     assert body["fields"]["system"] == ["This field is required."]
 
 
-def test_unknown_system_and_bad_status_are_field_errors(api_client, staff_write_key):
+def test_unknown_system_and_bad_status_are_field_errors(api_client, staff_admin_key):
     response = api_client.post("/api/v1/articles/", {"system": "nope", "title": "t", "body": "b", "status": "gone",
                                                      "tags": "not-a-list"}, format="json",
-                               **bearer(staff_write_key))
+                               **bearer(staff_admin_key))
     assert response.status_code == 400
     assert set(response.json()["fields"]) == {"system", "status", "tags"}
     assert Article.objects.count() == 0
 
 
-def test_heading_path_longer_than_the_model_allows_is_a_field_error(api_client, staff_write_key):
+def test_heading_path_longer_than_the_model_allows_is_a_field_error(api_client, staff_admin_key):
     SystemFactory(slug="ares")
     response = api_client.post("/api/v1/articles/", {"system": "ares", "title": "t", "body": "b",
                                                      "heading_path": "x" * 501}, format="json",
-                               **bearer(staff_write_key))
+                               **bearer(staff_admin_key))
     assert response.status_code == 400
     assert "heading_path" in response.json()["fields"]
 
@@ -66,7 +66,7 @@ def test_heading_path_longer_than_the_model_allows_is_a_field_error(api_client, 
          "Invalid input: Title and system clash."),
     ],
 )
-def test_service_validation_errors_come_back_as_400_field_errors(api_client, staff_write_key, monkeypatch,
+def test_service_validation_errors_come_back_as_400_field_errors(api_client, staff_admin_key, monkeypatch,
                                                                  error, fields, detail):
     def refuse(**kwargs):
         raise error
@@ -74,22 +74,22 @@ def test_service_validation_errors_come_back_as_400_field_errors(api_client, sta
     monkeypatch.setattr(services, "article_create", refuse)
     SystemFactory(slug="ares")
     response = api_client.post("/api/v1/articles/", {"system": "ares", "title": "t", "body": "b"}, format="json",
-                               **bearer(staff_write_key))
+                               **bearer(staff_admin_key))
     assert response.status_code == 400
     assert response.json() == {"status": 400, "error": "invalid", "detail": detail, "fields": fields}
 
 
-def test_malformed_json_is_400(api_client, staff_write_key):
+def test_malformed_json_is_400(api_client, staff_admin_key):
     response = api_client.generic("POST", "/api/v1/articles/", "{not json", content_type="application/json",
-                                  **bearer(staff_write_key))
+                                  **bearer(staff_admin_key))
     assert response.status_code == 400
     assert response.json()["error"] == "parse_error"
     assert response.json()["detail"].startswith("JSON parse error")
 
 
-def test_unsupported_media_type_is_415(api_client, staff_write_key):
+def test_unsupported_media_type_is_415(api_client, staff_admin_key):
     response = api_client.generic("POST", "/api/v1/articles/", "title: x", content_type="application/yaml",
-                                  **bearer(staff_write_key))
+                                  **bearer(staff_admin_key))
     assert response.status_code == 415
     assert response.json()["error"] == "unsupported_media_type"
 
@@ -117,9 +117,15 @@ def test_errors_outside_the_api_are_left_to_django_pages(monkeypatch):
     page = RequestFactory().get("/systems/x/")
     assert api.not_found(page, Http404()).content == b"page"
     assert api.server_error(page).content == b"page"
-    assert api.bad_request(page, RequestDataTooBig()).content == b"page"
+    assert api.bad_request(page, SuspiciousOperation()).content == b"page"
     assert api.permission_denied(page, PermissionDenied()).content == b"page"
     assert calls == ["page_not_found", "server_error", "bad_request", "permission_denied"]
+
+
+def test_an_oversize_form_body_is_a_413_page_naming_the_limit(settings):
+    response = api.bad_request(RequestFactory().post("/systems/x/"), RequestDataTooBig())
+    assert response.status_code == 413
+    assert str(settings.DATA_UPLOAD_MAX_MEMORY_SIZE).encode() in response.content
 
 
 def test_django_level_403_under_api_is_json():
@@ -129,7 +135,7 @@ def test_django_level_403_under_api_is_json():
 
 
 @pytest.mark.parametrize("content_type", ["application/json", "application/x-www-form-urlencoded"])
-def test_oversize_body_is_413_json_and_nothing_is_saved(api_client, staff_write_key, settings, content_type):
+def test_oversize_body_is_413_json_and_nothing_is_saved(api_client, staff_admin_key, settings, content_type):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
     SystemFactory(slug="ares")
     if content_type == "application/json":
@@ -137,27 +143,27 @@ def test_oversize_body_is_413_json_and_nothing_is_saved(api_client, staff_write_
     else:
         payload = "system=ares&title=Big&body=" + "x" * 5000
     response = api_client.generic("POST", "/api/v1/articles/", payload, content_type=content_type,
-                                  **bearer(staff_write_key))
+                                  **bearer(staff_admin_key))
     assert response.status_code == 413
     assert response.json() == {"status": 413, "error": "request_too_large",
                                "detail": "Request body too large: the limit is 1024 bytes."}
     assert Article.objects.count() == 0
 
 
-def test_oversize_multipart_field_is_413(api_client, staff_write_key, settings):
+def test_oversize_multipart_field_is_413(api_client, staff_admin_key, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
     SystemFactory(slug="ares")
     response = api_client.post("/api/v1/articles/", {"system": "ares", "title": "Big", "body": "x" * 5000},
-                               format="multipart", **bearer(staff_write_key))
+                               format="multipart", **bearer(staff_admin_key))
     assert response.status_code == 413
     assert response.json()["error"] == "request_too_large"
 
 
-def test_body_under_the_limit_is_accepted(api_client, staff_write_key, settings):
+def test_body_under_the_limit_is_accepted(api_client, staff_admin_key, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
     SystemFactory(slug="ares")
     response = api_client.post("/api/v1/articles/", {"system": "ares", "title": "Small", "body": "ok"},
-                               format="json", **bearer(staff_write_key))
+                               format="json", **bearer(staff_admin_key))
     assert response.status_code == 201
 
 

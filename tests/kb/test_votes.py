@@ -143,3 +143,13 @@ def test_public_read_off_sends_anonymous_voters_to_login(client, settings, artic
     response = vote(client, article, "yes", htmx=False)
     assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
     assert ArticleVote.objects.count() == 0
+
+
+def test_a_form_encoded_api_vote_without_helpful_is_a_400_not_a_no(api_client, user):
+    from tests.factories import ArticleFactory
+
+    article = ArticleFactory()
+    api_client.force_authenticate(user)
+    response = api_client.post(f"/api/v1/articles/{article.pk}/vote/", {"comment": "meh"})
+    assert response.status_code == 400
+    assert "helpful" in response.json()["fields"]

@@ -41,30 +41,30 @@ def test_tree_detail_has_nodes_and_yaml_comes_out_exactly(api_client, tree, read
     assert response["Content-Type"].startswith("application/yaml") and response.content.decode() == TREE_YAML
 
 
-def test_staff_create_from_json_or_raw_yaml_and_replace(api_client, shop, staff_write_key):
+def test_staff_create_from_json_or_raw_yaml_and_replace(api_client, shop, staff_admin_key):
     created = api_client.post("/api/v1/trees/", {"yaml": TREE_YAML, "note": "first"}, format="json",
-                              **bearer(staff_write_key))
+                              **bearer(staff_admin_key))
     assert created.status_code == 201 and created.json()["revision"] == 1
     tree_id = created.json()["id"]
     same = api_client.generic("POST", "/api/v1/trees/", TREE_YAML.encode(), content_type="application/yaml",
-                              **bearer(staff_write_key))
+                              **bearer(staff_admin_key))
     assert same.status_code == 200 and same.json()["revision"] == 1  # unchanged: no new revision
     changed = TREE_YAML.replace("Start the service", "Start it")
-    put = api_client.put(f"/api/v1/trees/{tree_id}/", {"yaml": changed}, format="json", **bearer(staff_write_key))
+    put = api_client.put(f"/api/v1/trees/{tree_id}/", {"yaml": changed}, format="json", **bearer(staff_admin_key))
     assert put.status_code == 200 and put.json()["revision"] == 2
 
 
-def test_invalid_yaml_is_a_400_listing_every_problem(api_client, shop, staff_write_key):
+def test_invalid_yaml_is_a_400_listing_every_problem(api_client, shop, staff_admin_key):
     bad = TREE_YAML.replace("check: shop-api-port", "check: nope").replace("article: firewall-rules", "article: x", 1)
-    response = api_client.post("/api/v1/trees/", {"yaml": bad}, format="json", **bearer(staff_write_key))
+    response = api_client.post("/api/v1/trees/", {"yaml": bad}, format="json", **bearer(staff_admin_key))
     body = response.json()
     assert response.status_code == 400 and body["error"] == "invalid"
     assert len(body["fields"]["yaml"]) == 2 and not DecisionTree.objects.exists()
 
 
-def test_put_of_another_trees_yaml_is_refused(api_client, tree, staff_write_key):
+def test_put_of_another_trees_yaml_is_refused(api_client, tree, staff_admin_key):
     other = TREE_YAML.replace("slug: api-down", "slug: other")
-    response = api_client.put(f"/api/v1/trees/{tree.pk}/", {"yaml": other}, format="json", **bearer(staff_write_key))
+    response = api_client.put(f"/api/v1/trees/{tree.pk}/", {"yaml": other}, format="json", **bearer(staff_admin_key))
     assert response.status_code == 400 and "not 'api-down'" in response.json()["detail"]
 
 
@@ -75,8 +75,8 @@ def test_tree_writes_need_staff_and_the_write_scope(api_client, tree, write_key,
     assert api_client.delete(f"/api/v1/trees/{tree.pk}/", **bearer(read_key)).status_code == 403
 
 
-def test_staff_delete_a_tree(api_client, tree, staff_write_key):
-    assert api_client.delete(f"/api/v1/trees/{tree.pk}/", **bearer(staff_write_key)).status_code == 204
+def test_staff_delete_a_tree(api_client, tree, staff_admin_key):
+    assert api_client.delete(f"/api/v1/trees/{tree.pk}/", **bearer(staff_admin_key)).status_code == 204
     assert not DecisionTree.objects.exists()
 
 
@@ -138,7 +138,7 @@ def test_walkthrough_errors_are_clear_400s(api_client, tree, write_key):
     assert api_client.post(f"/api/v1/walkthroughs/{wid}/back/", **bearer(write_key)).status_code == 400
 
 
-def test_only_the_walker_may_answer_and_anonymous_may_not_start(api_client, tree, write_key, staff_write_key,
+def test_only_the_walker_may_answer_and_anonymous_may_not_start(api_client, tree, write_key, staff_admin_key,
                                                                  other_user):
     from accounts.services import api_key_create
 
@@ -149,6 +149,6 @@ def test_only_the_walker_may_answer_and_anonymous_may_not_start(api_client, tree
     assert api_client.post(f"/api/v1/walkthroughs/{wid}/answer/", {"choice": "No"}, format="json",
                            **bearer(other_key)).status_code == 403
     assert api_client.get("/api/v1/walkthroughs/", **bearer(other_key)).json()["results"] == []
-    assert api_client.post(f"/api/v1/walkthroughs/{wid}/abandon/", **bearer(staff_write_key)).json()["outcome"] == \
+    assert api_client.post(f"/api/v1/walkthroughs/{wid}/abandon/", **bearer(staff_admin_key)).json()["outcome"] == \
         "abandoned"
     assert Walkthrough.objects.get().outcome == "abandoned"

@@ -87,6 +87,14 @@ def test_unknown_error_lines_are_reported_as_templates(api_client, redis_symptom
     assert group["example"] == "ledger batch 0 rejected by upstream"
 
 
+def test_anonymous_match_over_the_anonymous_limit_is_a_413(api_client, settings):
+    settings.TRIAGE_ANONYMOUS_UPLOAD_MAX_BYTES = 1024
+    text = "Error 111 connecting to 10.1.1.1:6379\n" * 60_000  # ~2.3 MB, over 1 kB + the envelope
+    response = api_client.post(URL, {"text": text}, format="json")
+    assert response.status_code == 413
+    assert response.json()["error"] == "request_too_large"
+
+
 @pytest.mark.parametrize("payload", [{"text": ""}, {"text": "  \n "}, {}, {"text": 42}])
 def test_empty_or_missing_text_is_a_400(api_client, payload):
     response = api_client.post(URL, payload, format="json")
@@ -109,7 +117,8 @@ def test_a_broken_json_body_is_a_400(api_client):
     assert response.status_code == 400
 
 
-def test_a_single_ten_megabyte_line_is_answered_with_a_notice(api_client, redis_symptom):
+def test_a_single_ten_megabyte_line_is_answered_with_a_notice(api_client, redis_symptom, user):
+    api_client.force_login(user)  # anonymous callers may send only TRIAGE_ANONYMOUS_UPLOAD_MAX_BYTES
     text = "A" * (10 * 1024 * 1024) + "\nError 111 connecting to 10.1.1.1:6379\n"
     response = api_client.post(URL, {"text": text}, format="json")
 
