@@ -19,11 +19,13 @@ from .classify import (
     SKIP_SECTION_RE,
     anchor_for,
     clean_heading,
+    heading_messages,
     heading_label_kind,
     label_kind,
     normalise_label,
 )
-from .extract import quoted_error_strings, risk_for, shorten, tags_for, unique
+from .docsyntax import strip_doc_syntax
+from .extract import looks_like_error, quoted_error_strings, risk_for, shorten, tags_for, unique
 from .repair import decode_guide, repair_text
 from .scenarios import code_scenarios, failure_messages, scenario_section
 from .shapes import GuideRejected, ParsedSection, ParsedSolution, ParsedSymptom
@@ -181,6 +183,7 @@ def parse_guide(text: str) -> list[ParsedSection]:
     Raises GuideRejected when the text has no headings at all.
     """
     text = repair_text(text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff"))
+    text = strip_doc_syntax(text)
     text, tokens = _separate_label_lines(text)
     lines = text.split("\n")
     tokens = tokens if tokens is not None else MD_BLOCKS.parse(text)
@@ -193,7 +196,8 @@ def parse_guide(text: str) -> list[ParsedSection]:
             heading = _Heading(level=int(token.tag[1:]), line=token.map[0], end=token.map[1], plain=plain,
                                label=heading_label_kind(plain))
             heading.segment, heading.title, heading.is_problem = clean_heading(plain)
-            heading.signatures = quoted_error_strings(inline.content)
+            heading.signatures = quoted_error_strings(inline.content) + [
+                message for message in heading_messages(plain) if looks_like_error(message)]
             headings.append(heading)
     if not headings:
         raise GuideRejected("guide has no headings, so there is nothing to split into articles")
