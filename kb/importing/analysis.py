@@ -63,6 +63,9 @@ def add_symptom(symptoms: list[ParsedSymptom], new: ParsedSymptom) -> None:
     symptoms.append(new)
 
 
+_FENCED_RE = re.compile(r"^[ \t]*(```|~~~).*?^[ \t]*\1[^\n]*$", re.MULTILINE | re.DOTALL)
+
+
 def _blockquote_errors(source: str) -> list[str]:
     """Messages in a blockquote: each quoted line that reads as an error, and what it quotes."""
     found: list[str] = []
@@ -115,8 +118,9 @@ def analyse_section(blocks: list[Block], *, title: str, is_problem: bool, headin
             label_word = "Workaround" if kind == "workaround" else "Solution"
             continue
 
+        quoting = mode not in ("solution", "workaround")  # a fix's quotes are commands and values
         if block.kind == "paragraph":
-            prose_errors += prose_error_strings(block.source)
+            prose_errors += prose_error_strings(block.source) if quoting else []
             for line in block.lines:
                 kind = label_kind(line.label) if line.label else None
                 if kind:
@@ -146,12 +150,14 @@ def analyse_section(blocks: list[Block], *, title: str, is_problem: bool, headin
                 result.summary = " ".join(lead_text)
             continue
 
-        if block.kind == "other" and block.source.lstrip().startswith(">"):
+        if not quoting:
+            pass
+        elif block.kind == "other" and block.source.lstrip().startswith(">"):
             prose_errors += _blockquote_errors(block.source)
         elif block.kind == "list":
             for item in block.items:
-                prose_errors += prose_error_strings(item.source)
-                if mode not in ("solution", "workaround") and ("```" in item.source or "~~~" in item.source):
+                prose_errors += prose_error_strings(_FENCED_RE.sub("", item.source))
+                if "```" in item.source or "~~~" in item.source:
                     # Output shown inside a step ("3. ... you don't see messages such as: ```...```").
                     for inner in blocks_of(item.source):
                         if inner.kind == "fence":

@@ -96,7 +96,10 @@ def heading_messages(plain: str) -> list[str]:
     text = " ".join(plain.split()).strip().rstrip(":").strip()
     _, text = _strip_symbols(text)
     text = _NUMBERING_RE.sub("", text, count=1)
-    if not text or text.endswith("?") or _NOT_A_MESSAGE_RE.match(text):
+    prefix = _PROBLEM_PREFIX_RE.match(text)
+    if not text or text.endswith("?") or _NOT_A_MESSAGE_RE.match(text) or (
+            prefix and prefix.group(1).lower() != "error"):
+        # "Issue: Port in use" is the author's description of a problem, not what the program printed.
         return []
     parts = [part.strip().strip("\"“”'").strip() for part in re.split(r"\s+/\s+", text)]
     return [part for part in parts if part and re.search(r"[A-Za-z]", part)]

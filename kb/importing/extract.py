@@ -66,7 +66,7 @@ def signature_text(line: str) -> str:
 _SYSLOG_PREFIX_RE = re.compile(r"^[A-Z][a-z]{2} +\d{1,2} \d\d:\d\d:\d\d \S+ [\w./@-]+(?:\[\d+\])?: ")
 _KLOG_PREFIX_RE = re.compile(r"^[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ [\w.-]+:\d+\] ")
 _BRACKET_PREFIX_RE = re.compile(r"^(?:[A-Z]{4,5}|!!!) ?\[[\d:. ]+\] ")
-_PROMPT_RE = re.compile(r"^(\$|#|>|PS [^>]*>|[A-Z]:\\[^>]*>|\w+@[\w.-]+:[^$#]*[$#])\s")
+_PROMPT_RE = re.compile(r"^(\$|#|PS [^>]*>|[A-Z]:\\[^>]*>|\w+@[\w.-]+:[^$#]*[$#])\s")
 _SHELL_LANGS = {"bash", "sh", "shell", "zsh", "console", "terminal", "powershell", "pwsh", "ps", "ps1", "cmd",
                 "bat", "shell-session", "sh-session", "none"}
 
@@ -86,40 +86,71 @@ def message_of(line: str) -> str:
 
 
 def cause_tail(message: str) -> str:
-    """The innermost cause of a chained message ("a: b: c" -> "c"), or "" when it has none worth keeping:
-    Go and Rust errors wrap their cause, and guides quote it alone."""
+    """The innermost cause of a long chained message ("a: b: c" -> "c"), or "" when it has none worth
+    keeping: Go and Rust errors wrap their cause, and guides quote it alone."""
     head, sep, tail = message.rpartition(": ")
     tail = tail.strip()
-    if not sep or len(tail.split()) < 4 or not looks_like_error(tail):
+    if len(message) < 100 or not sep or len(tail.split()) < 4 or not looks_like_error(tail):
         return ""
     return tail
 
 
 def error_block_lines(block: Block, *, is_problem: bool) -> list[str]:
-    """The lines of a code block that show error output; [] when the block is code or commands."""
+    """The lines of a code block that show error output; [] when the block is code or commands.
+
+    A short block of output under a problem heading is taken whole (what the reader sees); otherwise, in a
+    plain, console or shell block, each output line that reads as an error (commands and code skipped).
+    """
     lang = block.info.split()[0].lower() if block.info else ""
     lines = [line.strip() for line in block.content.splitlines() if line.strip()]
+    # "> fatal: HTTP request failed": GitHub Docs mark a command's output with "> ".
+    lines = [line[2:].strip() if line.startswith("> ") else line for line in lines]
     lines = [line for line in lines if re.search(r"\w", line)]
     if not lines:
         return []
+    whole: list[str] = []
+    if len(lines) <= 8 and not any(looks_like_code(line) for line in lines):
+        errors = [line for line in lines if looks_like_error(signature_text(line))]
+        if lang in _PLAIN_FENCE_LANGS:
+            whole = lines if is_problem else errors
+        elif len(errors) == len(lines):
+            whole = lines
+    found = [signature_text(line) for line in whole]
     if lang in _PLAIN_FENCE_LANGS or lang in _SHELL_LANGS:
-        # Output shown in a console or plain block: every line that reads as an error, commands skipped.
-        chosen = [] if len(lines) > 8 or not is_problem or lang in _SHELL_LANGS else [
-            line for line in lines if not looks_like_code(line)]
-        if len(chosen) != len(lines):
-            chosen = [line for line in lines if not _PROMPT_RE.match(line) and not looks_like_code(line)
-                      and (looks_like_error(message_of(line)) or _ERROR_LEVEL_RE.search(line[:120]))][:12]
-    else:
-        if len(lines) > 8 or any(looks_like_code(line) for line in lines):
-            return []
-        chosen = lines if all(looks_like_error(signature_text(line)) for line in lines) else []
-    found: list[str] = []
-    for line in chosen:
-        found += message_forms(message_of(line)[:500])
+        for line in lines:
+            if line in whole or _PROMPT_RE.match(line) or looks_like_code(line):
+                continue
+            message = message_of(line)[:500]
+            if looks_like_error(message) or _ERROR_LEVEL_RE.search(line[:120]):
+                found += message_forms(message)
+            if len(found) >= 24:
+                break
+    for line in whole:
+        message = signature_text(line)
+        found += message_forms(message)[1:]
     return unique(found)
 
 
 _SENTENCE_END_RE = re.compile(r"(?<=[a-z)\]`'\"}])[.!]\s+(?=[A-Z])")
+
+
+_PLACEHOLDER_RUN_RE = re.compile(r"[`'\"]?\\?\{\{?[^{}\n]{0,60}\}?\}[`'\"]?")
+
+
+_SEVERITY_PREFIX_RE = re.compile(r"^(?:error|fatal|warning|err|warn)\s*:\s*", re.IGNORECASE)
+
+
+def heading_message_forms(message: str) -> list[str]:
+    """A heading's message and its forms; "Error: Remote HEAD refers to nonexistent ref, unable to
+    checkout" also as git prints it elsewhere ("warning: remote HEAD refers ...") and as its first clause."""
+    forms = message_forms(message)
+    bare = _SEVERITY_PREFIX_RE.sub("", message)
+    if bare != message and len(bare.split()) >= 3:
+        forms.append(bare)
+    clause = re.split(r"[,;] ", bare, maxsplit=1)[0]
+    if clause != bare and len(clause.split()) >= 4:
+        forms.append(clause)
+    return forms
 
 
 def message_forms(message: str) -> list[str]:
@@ -132,6 +163,13 @@ def message_forms(message: str) -> list[str]:
     tail = cause_tail(message)
     if tail:
         forms.append(tail)
+    # A template ("Missing the required argument `{argument_name}` for field `{field_name}`"): the runs of
+    # words between placeholders are what every rendering of it prints verbatim.
+    if "{" in message:
+        for run in _PLACEHOLDER_RUN_RE.split(message):
+            run = run.strip(" `'\"")
+            if len(run.split()) >= 3 and run != message:
+                forms.append(run)
     return forms
 
 

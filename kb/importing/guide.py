@@ -25,7 +25,7 @@ from .classify import (
     normalise_label,
 )
 from .docsyntax import strip_doc_syntax
-from .extract import looks_like_error, quoted_error_strings, risk_for, shorten, tags_for, unique
+from .extract import heading_message_forms, looks_like_error, quoted_error_strings, risk_for, shorten, tags_for, unique
 from .repair import decode_guide, repair_text
 from .scenarios import code_scenarios, failure_messages, scenario_section
 from .shapes import GuideRejected, ParsedSection, ParsedSolution, ParsedSymptom
@@ -197,7 +197,8 @@ def parse_guide(text: str) -> list[ParsedSection]:
                                label=heading_label_kind(plain))
             heading.segment, heading.title, heading.is_problem = clean_heading(plain)
             heading.signatures = quoted_error_strings(inline.content) + [
-                message for message in heading_messages(plain) if looks_like_error(message)]
+                form for message in heading_messages(plain) if looks_like_error(message)
+                for form in heading_message_forms(message)]
             headings.append(heading)
     if not headings:
         raise GuideRejected("guide has no headings, so there is nothing to split into articles")
