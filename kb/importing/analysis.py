@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from .blocks import Block, blocks_of
 from .classify import heading_label_kind, label_kind
 from .extract import (
+    INTRODUCES_OUTPUT_RE,
     error_block_lines,
     looks_like_code,
     looks_like_error,
@@ -111,7 +112,10 @@ def analyse_section(blocks: list[Block], *, title: str, is_problem: bool, headin
         drafts.append(draft)
         return draft
 
-    for block in blocks:
+    previous_text = ""  # the paragraph right before this block, which may introduce it as output
+    for position, block in enumerate(blocks):
+        previous = blocks[position - 1] if position else None
+        previous_text = previous.plain if previous is not None and previous.kind == "paragraph" else ""
         if block.kind == "heading":
             kind = heading_label_kind(block.plain)
             mode, current = (kind or "info"), None
@@ -190,7 +194,8 @@ def analyse_section(blocks: list[Block], *, title: str, is_problem: bool, headin
 
         if mode in ("lead", "symptoms"):
             if block.kind == "fence":
-                lines = error_block_lines(block, is_problem=is_problem or mode == "symptoms")
+                lines = error_block_lines(block, is_problem=is_problem or mode == "symptoms",
+                                          introduced=bool(INTRODUCES_OUTPUT_RE.search(previous_text)))
                 if lines or mode == "symptoms":
                     error_lines += lines or [
                         signature_text(line) for line in block.content.splitlines()

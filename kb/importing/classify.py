@@ -71,7 +71,7 @@ def clean_heading(text: str) -> tuple[str, str, bool]:
     rest = _NUMBERING_RE.sub("", rest, count=1)
     prefix = _PROBLEM_PREFIX_RE.match(rest)
     is_problem = bool(prefix)
-    if prefix and not prefix.group(1).lower() == "error":
+    if prefix and prefix.group(1).lower() != "error":
         # "Issue: Port in use" names a problem; "Error: Repository not found" is the message itself.
         rest = rest[prefix.end():]
     rest = rest.strip().rstrip(":").strip()

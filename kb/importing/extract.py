@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from ..models import Risk
 from ..matching.masking import strip_log_prefix
+from ..models import Risk
 from .blocks import Block
 
 _ERRORISH_RE = re.compile(
@@ -85,33 +85,50 @@ def message_of(line: str) -> str:
     return strip_log_prefix(signature_text(line))
 
 
-def cause_tail(message: str) -> str:
-    """The innermost cause of a long chained message ("a: b: c" -> "c"), or "" when it has none worth
-    keeping: Go and Rust errors wrap their cause, and guides quote it alone."""
-    head, sep, tail = message.rpartition(": ")
-    tail = tail.strip()
-    if len(message) < 100 or not sep or len(tail.split()) < 4 or not looks_like_error(tail):
-        return ""
-    return tail
+def cause_tails(message: str) -> list[str]:
+    """The causes inside a long chained message ("a: b: c" -> "b: c", "c"), as guides quote them alone:
+    Go and Rust errors wrap their cause, kubectl prefixes it with what it was doing."""
+    if len(message) < 70:
+        return []
+    tails: list[str] = []
+    for match in re.finditer(r": ", message):
+        tail = message[match.end():].strip()
+        if len(tail.split()) >= 4 and len(tail) >= 25 and looks_like_error(tail):
+            tails.append(tail)
+    return tails[:4]
 
 
-def error_block_lines(block: Block, *, is_problem: bool) -> list[str]:
+_DECORATION_RE = re.compile(r"^[@|*#=]+\s+(?=\w)|(?<=\S)\s+[@|*#=]+$")
+INTRODUCES_OUTPUT_RE = re.compile(
+    r"\b(errors?|messages?|output|see|seeing|saw|shows?|prints?|says|reports?|following|warns?|like this)\b[^.!?]{0,60}[:.]?\s*$",
+    re.IGNORECASE)
+
+
+def error_block_lines(block: Block, *, is_problem: bool, introduced: bool = False) -> list[str]:
     """The lines of a code block that show error output; [] when the block is code or commands.
 
     A short block of output under a problem heading is taken whole (what the reader sees); otherwise, in a
     plain, console or shell block, each output line that reads as an error (commands and code skipped).
+    A block the text introduces as an error ("If you're seeing this error:") is output, whatever its
+    language tag says: its lines are taken whole, commands skipped.
     """
     lang = block.info.split()[0].lower() if block.info else ""
     lines = [line.strip() for line in block.content.splitlines() if line.strip()]
     # "> fatal: HTTP request failed": GitHub Docs mark a command's output with "> ".
     lines = [line[2:].strip() if line.startswith("> ") else line for line in lines]
+    # Banner decoration around a message: "@    WARNING: UNPROTECTED PRIVATE KEY FILE!    @".
+    lines = [_DECORATION_RE.sub("", line) for line in lines]
     lines = [line for line in lines if re.search(r"\w", line)]
     if not lines:
         return []
     whole: list[str] = []
+    if introduced and len(lines) <= 8:
+        whole = [line for line in lines if not _PROMPT_RE.match(line) and not looks_like_code(line)]
     if len(lines) <= 8 and not any(looks_like_code(line) for line in lines):
         errors = [line for line in lines if looks_like_error(signature_text(line))]
-        if lang in _PLAIN_FENCE_LANGS:
+        if whole:
+            pass
+        elif lang in _PLAIN_FENCE_LANGS:
             whole = lines if is_problem else errors
         elif len(errors) == len(lines):
             whole = lines
@@ -160,9 +177,12 @@ def message_forms(message: str) -> list[str]:
     sentences = _SENTENCE_END_RE.split(message, maxsplit=1)
     if len(sentences) > 1 and len(sentences[0].split()) >= 3:
         forms.append(sentences[0] + message[len(sentences[0])])
-    tail = cause_tail(message)
-    if tail:
-        forms.append(tail)
+    # "... (possibly because of ...)": what a program adds in parentheses is often left out when quoted.
+    trimmed = re.sub(r"\s*\([^()]{20,}\)?$", "", message)
+    if trimmed != message and len(trimmed.split()) >= 3:
+        forms.append(trimmed)
+    for base in unique([message, trimmed]):
+        forms += cause_tails(base)
     # A template ("Missing the required argument `{argument_name}` for field `{field_name}`"): the runs of
     # words between placeholders are what every rendering of it prints verbatim.
     if "{" in message:

@@ -19,13 +19,21 @@ from .classify import (
     SKIP_SECTION_RE,
     anchor_for,
     clean_heading,
-    heading_messages,
     heading_label_kind,
+    heading_messages,
     label_kind,
     normalise_label,
 )
 from .docsyntax import strip_doc_syntax
-from .extract import heading_message_forms, looks_like_error, quoted_error_strings, risk_for, shorten, tags_for, unique
+from .extract import (
+    heading_message_forms,
+    looks_like_error,
+    quoted_error_strings,
+    risk_for,
+    shorten,
+    tags_for,
+    unique,
+)
 from .repair import decode_guide, repair_text
 from .scenarios import code_scenarios, failure_messages, scenario_section
 from .shapes import GuideRejected, ParsedSection, ParsedSolution, ParsedSymptom
@@ -45,6 +53,10 @@ class _Heading:
     path: str = ""
     skipped: bool = False
     has_children: bool = False
+    parent: _Heading | None = None
+    # Messages of a parent heading that has no article of its own ("I'm getting "Unable to resolve
+    # module"" over three sub-sections, one per cause): each sub-section carries them.
+    inherited: list[str] = field(default_factory=list)
 
 
 def _body_markdown(text: str) -> str:
@@ -216,6 +228,7 @@ def parse_guide(text: str) -> list[ParsedSection]:
         if stack:
             stack[-1].has_children = True
         parent = stack[-1] if stack else None
+        heading.parent = parent
         heading.skipped = bool(SKIP_SECTION_RE.match(normalise_label(heading.title))) or bool(
             parent and parent.skipped)
         heading.path = f"{parent.path} / {heading.segment}" if parent else heading.segment
@@ -226,7 +239,12 @@ def parse_guide(text: str) -> list[ParsedSection]:
         if heading.skipped:
             continue
         end = structural[position + 1].line if position + 1 < len(structural) else len(lines)
-        sections += _sections_for(heading, "\n".join(lines[heading.end:end]))
+        if heading.parent is not None and heading.parent.inherited:
+            heading.signatures = unique(heading.parent.inherited + heading.signatures)
+        produced = _sections_for(heading, "\n".join(lines[heading.end:end]))
+        if not produced and heading.has_children:
+            heading.inherited = heading.signatures
+        sections += produced
 
     # Keys must be unique within a guide: number repeated heading paths.
     seen: dict[str, int] = {}

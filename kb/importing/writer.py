@@ -17,8 +17,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.text import slugify
 
-from ..models import Article, Risk, Signature, Solution, Symptom, SymptomSeverity, SymptomSolution, System
 from ..matching.rules import signature_for_message
+from ..models import Article, Risk, Signature, Solution, Symptom, SymptomSeverity, SymptomSolution, System
 from ..search import index_articles
 from ..services import article_create, article_update, solution_render, system_upsert
 from .extract import unique

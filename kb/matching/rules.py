@@ -53,13 +53,14 @@ def pattern_compile(text: str) -> Any:
 
 # Words every error message uses: a masked literal made only of these ("# not found", "error: #",
 # "failed with #") would match ordinary log lines such as Spark's "Partition rdd_2_1 not found".
-GENERIC_WORDS = frozenset("""
+_GENERIC_TEXT = """
 a an the and or but not no nor is are was were be been being has have had do does did to of in on at by for
 from with as into onto than then this that these those it its there here so if when while after before
 error errors err fail failed fails failing failure fatal warn warning warnings info debug trace notice
 exception exceptions found unable cannot can can't could couldn't invalid unknown missing denied refused
 timeout timed out ok true false null none nil status code exit message see got get while please
-""".split())
+"""
+GENERIC_WORDS = frozenset(_GENERIC_TEXT.split())
 _WORD_RE = re.compile(r"[^\W\d_][\w'-]*")
 
 
