@@ -76,13 +76,18 @@ _DEBUG_PREFIX_RE = re.compile(r"^(?:debug|trace|info)\d?: ", re.IGNORECASE)
 _ERROR_LEVEL_RE = re.compile(r"(?:^|\s)(?:[EWF]\d{4} \d\d:|(?:ERRO|WARN|FATA)\[|level=(?:error|warn\w*|fatal))")
 
 
-def message_of(line: str) -> str:
-    """A log line's message: without journald, klog, logrus or timestamp-and-level prefixes."""
+def without_log_header(line: str) -> str:
+    """A log line without its journald, klog or logrus header and timestamp; a level word stays."""
     line = _SYSLOG_PREFIX_RE.sub("", line.strip())
     line = _DEBUG_PREFIX_RE.sub("", line)
     line = _KLOG_PREFIX_RE.sub("", line)
     line = _BRACKET_PREFIX_RE.sub("", line)
-    return strip_log_prefix(signature_text(line))
+    return signature_text(line)
+
+
+def message_of(line: str) -> str:
+    """A log line's message: without journald, klog, logrus or timestamp-and-level prefixes."""
+    return strip_log_prefix(without_log_header(line))
 
 
 def cause_tails(message: str) -> list[str]:
@@ -132,7 +137,7 @@ def error_block_lines(block: Block, *, is_problem: bool, introduced: bool = Fals
             whole = lines if is_problem else errors
         elif len(errors) == len(lines):
             whole = lines
-    found = [signature_text(line) for line in whole]
+    found = [without_log_header(line) for line in whole]
     if lang in _PLAIN_FENCE_LANGS or lang in _SHELL_LANGS:
         for line in lines:
             if line in whole or _PROMPT_RE.match(line) or looks_like_code(line):
@@ -143,8 +148,7 @@ def error_block_lines(block: Block, *, is_problem: bool, introduced: bool = Fals
             if len(found) >= 24:
                 break
     for line in whole:
-        message = signature_text(line)
-        found += message_forms(message)[1:]
+        found += message_forms(without_log_header(line))[1:]
     return unique(found)
 
 
