@@ -9,7 +9,9 @@ import unicodedata
 from django.utils.text import slugify
 
 _LABELS: list[tuple[str, re.Pattern[str]]] = [
-    ("symptoms", re.compile(r"^(symptoms?|signs?|what you see|error messages?|observed behaviou?r)$")),
+    ("symptoms", re.compile(
+        r"^(symptoms?|signs?|(what )?you (may |might |will |would )?(see|get)|error( messages?| output| text)?"
+        r"|messages?|observed behaviou?r)$")),
     ("workaround", re.compile(r"^(temporary )?workarounds?$")),
     ("solution", re.compile(
         r"^((common|possible|quick|recommended|suggested) )?(solutions?|fix(es)?|resolutions?|remedies)$"

@@ -88,6 +88,15 @@ def test_error_message_sub_section_holds_the_symptoms():
     assert section.symptoms and matches(guide, "UploadError: part 7 rejected by storage")
 
 
+@pytest.mark.parametrize("label", ["Symptom", "You see", "You might see", "Error output", "Error"])
+def test_label_sub_sections_naming_what_the_reader_sees_hold_the_symptoms(label):
+    guide = (f"# G\n\n## Sync stalls\n\n### {label}\n\n```\nSyncError: cursor 42 went backwards\n```\n\n"
+             "### Fix\n\nReset the cursor.\n")
+    sections = parse_guide(guide)
+    assert len(sections) == 1  # the label is part of the section, not a section of its own
+    assert matches(guide, "SyncError: cursor 977 went backwards")
+
+
 def test_question_heading_quoting_an_error_passes_it_to_its_sub_sections():
     guide = ('# G\n\n## I\'m getting an error "Unable to resolve module" after updating\n\nTwo causes:\n\n'
              "### Stale cache\n\nClear the cache.\n\n### Missing dependency\n\nInstall it.\n")
@@ -150,14 +159,15 @@ def test_http_status_with_reason_is_a_pattern_that_needs_its_code():
     assert kind == Signature.Kind.PATTERN
     assert signature_matches_line(kind=kind, text=text, line='"GET /x HTTP/1.1" -> 404 Not Found')
     assert not signature_matches_line(
-        kind=kind, text=text, line="17/06/09 20:10:46 INFO spark.CacheManager: Partition rdd_2_1 not found, computing it")
+        kind=kind, text=text, line="26/03/01 10:22:01 INFO storage.BlockManager: Partition rdd_7_3 not found, computing it")
     assert not signature_matches_line(kind=kind, text=text, line="status 1404 Not Found")
 
 
 def test_resource_not_found_signature_never_matches_an_info_line_about_resources():
-    # The issue's example: masking once made this signature loose enough to hit a clean Hadoop INFO line.
-    info = ("2015-10-18 18:01:52,384 INFO [RMCommunicator Allocator] org.apache.hadoop.mapreduce.v2.app.rm."
-            "RMContainerAllocator: getResources() for application_1445144423722_0020: ask=3 release= 0 "
+    # The issue's example: masking once made this signature loose enough to hit a clean Hadoop INFO line
+    # (written here in the shape Hadoop's allocator prints it, values ours).
+    info = ("2026-03-01 10:22:01,384 INFO [RMCommunicator Allocator] org.apache.hadoop.mapreduce.v2.app.rm."
+            "RMContainerAllocator: getResources() for application_1772360521000_0042: ask=3 release= 0 "
             "newContainers=0 finishedContainers=0 resourcelimit=<memory:10240, vCores:-22> knownNMs=4")
     kind, text = signature_for_message("404 Resource not found")
     assert not signature_matches_line(kind=kind, text=text, line=info)
