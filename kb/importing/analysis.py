@@ -9,12 +9,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .blocks import Block
+from .blocks import Block, blocks_of
 from .classify import heading_label_kind, label_kind
 from .extract import (
+    INTRODUCES_OUTPUT_RE,
     error_block_lines,
     looks_like_code,
     looks_like_error,
+    message_of,
+    prose_error_strings,
     quoted_error_strings,
     risk_for,
     shorten,
@@ -61,6 +64,23 @@ def add_symptom(symptoms: list[ParsedSymptom], new: ParsedSymptom) -> None:
     symptoms.append(new)
 
 
+_FENCED_RE = re.compile(r"^[ \t]*(```|~~~).*?^[ \t]*\1[^\n]*$", re.MULTILINE | re.DOTALL)
+
+
+def _blockquote_errors(source: str) -> list[str]:
+    """Messages in a blockquote: each quoted line that reads as an error, and what it quotes."""
+    found: list[str] = []
+    for raw in source.split("\n"):
+        line = re.sub(r"^\s*(>\s?)+", "", raw).strip()
+        if not line or line.startswith("[!"):
+            continue
+        plain = re.sub(r"[*_`]", "", line)
+        if len(plain) <= 300 and looks_like_error(plain) and not looks_like_code(plain):
+            found.append(message_of(plain))
+        found += prose_error_strings(line)
+    return found
+
+
 def _table_columns(header: list[str]) -> tuple[int | None, int | None, int | None]:
     symptom = cause = fix = None
     for index, cell in enumerate(header):
@@ -85,20 +105,26 @@ def analyse_section(blocks: list[Block], *, title: str, is_problem: bool, headin
     lead_code: list[str] = []
     lead_text: list[str] = []
     cause_text = ""
+    prose_errors: list[str] = []  # messages quoted in the text, outside symptom lists
 
     def start_default(word: str, steps: list[str] | None = None) -> _SolutionDraft:
         draft = _SolutionDraft(f"{word}: {title}", steps)
         drafts.append(draft)
         return draft
 
-    for block in blocks:
+    previous_text = ""  # the paragraph right before this block, which may introduce it as output
+    for position, block in enumerate(blocks):
+        previous = blocks[position - 1] if position else None
+        previous_text = previous.plain if previous is not None and previous.kind == "paragraph" else ""
         if block.kind == "heading":
             kind = heading_label_kind(block.plain)
             mode, current = (kind or "info"), None
             label_word = "Workaround" if kind == "workaround" else "Solution"
             continue
 
+        quoting = mode not in ("solution", "workaround")  # a fix's quotes are commands and values
         if block.kind == "paragraph":
+            prose_errors += prose_error_strings(block.source) if quoting else []
             for line in block.lines:
                 kind = label_kind(line.label) if line.label else None
                 if kind:
@@ -128,6 +154,27 @@ def analyse_section(blocks: list[Block], *, title: str, is_problem: bool, headin
                 result.summary = " ".join(lead_text)
             continue
 
+        if not quoting:
+            pass
+        elif block.kind == "other" and block.source.lstrip().startswith(">"):
+            prose_errors += _blockquote_errors(block.source)
+        elif block.kind == "list":
+            for item in block.items:
+                prose_errors += prose_error_strings(_FENCED_RE.sub("", item.source))
+                if "```" in item.source or "~~~" in item.source:
+                    # Output shown inside a step ("3. ... you don't see messages such as: ```...```").
+                    for inner in blocks_of(item.source):
+                        if inner.kind == "fence":
+                            prose_errors += error_block_lines(inner, is_problem=False)
+            if mode not in ("symptoms", "solution", "workaround"):
+                # "- **Installation failed with error 0x80070003**": a bold item that reads as an error
+                # names a problem of its own.
+                for item in block.items:
+                    if item.bold and looks_like_error(item.bold) and not looks_like_code(item.bold):
+                        add_symptom(result.symptoms, ParsedSymptom(
+                            title=item.bold, signatures=[item.bold.rstrip(":").strip()]
+                            + prose_error_strings(item.source.split("\n", 1)[0])))
+
         if block.kind == "table":
             rows = block.rows
             symptom_col, cause_col, fix_col = _table_columns(rows[0]) if rows else (None, None, None)
@@ -147,7 +194,8 @@ def analyse_section(blocks: list[Block], *, title: str, is_problem: bool, headin
 
         if mode in ("lead", "symptoms"):
             if block.kind == "fence":
-                lines = error_block_lines(block, is_problem=is_problem or mode == "symptoms")
+                lines = error_block_lines(block, is_problem=is_problem or mode == "symptoms",
+                                          introduced=bool(INTRODUCES_OUTPUT_RE.search(previous_text)))
                 if lines or mode == "symptoms":
                     error_lines += lines or [
                         signature_text(line) for line in block.content.splitlines()
@@ -173,6 +221,9 @@ def analyse_section(blocks: list[Block], *, title: str, is_problem: bool, headin
                 current = current or start_default(label_word)
                 current.steps.append(block.source)
 
+    # Messages quoted in the text that no symptom holds yet belong to the section's own symptom.
+    held = {sig for symptom in result.symptoms for sig in symptom.signatures}
+    error_lines += [message for message in unique(prose_errors) if message not in held]
     # The section heading itself names the problem ("Issue: Port Already in Use").
     if is_problem or error_lines or heading_signatures:
         head = ParsedSymptom(title=shorten(title, 255), signatures=unique(heading_signatures + error_lines))

@@ -9,7 +9,9 @@ import unicodedata
 from django.utils.text import slugify
 
 _LABELS: list[tuple[str, re.Pattern[str]]] = [
-    ("symptoms", re.compile(r"^(symptoms?|signs?|what you see|error messages?|observed behaviou?r)$")),
+    ("symptoms", re.compile(
+        r"^(symptoms?|signs?|(what )?you (may |might |will |would )?(see|get)|error( messages?| output| text)?"
+        r"|messages?|observed behaviou?r)$")),
     ("workaround", re.compile(r"^(temporary )?workarounds?$")),
     ("solution", re.compile(
         r"^((common|possible|quick|recommended|suggested) )?(solutions?|fix(es)?|resolutions?|remedies)$"
@@ -69,8 +71,12 @@ def clean_heading(text: str) -> tuple[str, str, bool]:
     """(path segment, title, is_problem) for a heading's plain text."""
     decoration, rest = _strip_symbols(" ".join(text.split()))
     rest = _NUMBERING_RE.sub("", rest, count=1)
-    is_problem = bool(_PROBLEM_PREFIX_RE.match(rest))
-    rest = _PROBLEM_PREFIX_RE.sub("", rest, count=1).strip().rstrip(":").strip()
+    prefix = _PROBLEM_PREFIX_RE.match(rest)
+    is_problem = bool(prefix)
+    if prefix and prefix.group(1).lower() != "error":
+        # "Issue: Port in use" names a problem; "Error: Repository not found" is the message itself.
+        rest = rest[prefix.end():]
+    rest = rest.strip().rstrip(":").strip()
     more, rest = _strip_symbols(rest)  # "Issue: 🔍 Search broken"
     decoration = f"{decoration} {more}".strip()
     # Trailing emoji are decoration too.
@@ -79,6 +85,26 @@ def clean_heading(text: str) -> tuple[str, str, bool]:
     title = rest or decoration or "Untitled"
     segment = f"{decoration} {title}".strip() if decoration and rest else title
     return segment[:200], title[:255], is_problem
+
+
+_NOT_A_MESSAGE_RE = re.compile(
+    r"^(how|why|what|when|where|which|who|can|could|should|is|are|do|does|did|i|i'm|my|we|you|using|about)\b",
+    re.IGNORECASE)
+
+
+def heading_messages(plain: str) -> list[str]:
+    """The error messages a heading is made of ("Error: Repository not found", "Failed to get rootfs info /
+    \"stat failed on /dev/...\""), not counting headings that describe or ask ("Why is my pod stuck?")."""
+    text = " ".join(plain.split()).strip().rstrip(":").strip()
+    _, text = _strip_symbols(text)
+    text = _NUMBERING_RE.sub("", text, count=1)
+    prefix = _PROBLEM_PREFIX_RE.match(text)
+    if not text or text.endswith("?") or _NOT_A_MESSAGE_RE.match(text) or (
+            prefix and prefix.group(1).lower() != "error"):
+        # "Issue: Port in use" is the author's description of a problem, not what the program printed.
+        return []
+    parts = [part.strip().strip("\"“”'").strip() for part in re.split(r"\s+/\s+", text)]
+    return [part for part in parts if part and re.search(r"[A-Za-z]", part)]
 
 
 def anchor_for(text: str) -> str:

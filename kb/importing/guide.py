@@ -20,10 +20,20 @@ from .classify import (
     anchor_for,
     clean_heading,
     heading_label_kind,
+    heading_messages,
     label_kind,
     normalise_label,
 )
-from .extract import quoted_error_strings, risk_for, shorten, tags_for, unique
+from .docsyntax import strip_doc_syntax
+from .extract import (
+    heading_message_forms,
+    looks_like_error,
+    quoted_error_strings,
+    risk_for,
+    shorten,
+    tags_for,
+    unique,
+)
 from .repair import decode_guide, repair_text
 from .scenarios import code_scenarios, failure_messages, scenario_section
 from .shapes import GuideRejected, ParsedSection, ParsedSolution, ParsedSymptom
@@ -43,6 +53,10 @@ class _Heading:
     path: str = ""
     skipped: bool = False
     has_children: bool = False
+    parent: _Heading | None = None
+    # Messages of a parent heading that has no article of its own ("I'm getting "Unable to resolve
+    # module"" over three sub-sections, one per cause): each sub-section carries them.
+    inherited: list[str] = field(default_factory=list)
 
 
 def _body_markdown(text: str) -> str:
@@ -181,6 +195,7 @@ def parse_guide(text: str) -> list[ParsedSection]:
     Raises GuideRejected when the text has no headings at all.
     """
     text = repair_text(text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff"))
+    text = strip_doc_syntax(text)
     text, tokens = _separate_label_lines(text)
     lines = text.split("\n")
     tokens = tokens if tokens is not None else MD_BLOCKS.parse(text)
@@ -193,7 +208,9 @@ def parse_guide(text: str) -> list[ParsedSection]:
             heading = _Heading(level=int(token.tag[1:]), line=token.map[0], end=token.map[1], plain=plain,
                                label=heading_label_kind(plain))
             heading.segment, heading.title, heading.is_problem = clean_heading(plain)
-            heading.signatures = quoted_error_strings(inline.content)
+            heading.signatures = quoted_error_strings(inline.content) + [
+                form for message in heading_messages(plain) if looks_like_error(message)
+                for form in heading_message_forms(message)]
             headings.append(heading)
     if not headings:
         raise GuideRejected("guide has no headings, so there is nothing to split into articles")
@@ -211,6 +228,7 @@ def parse_guide(text: str) -> list[ParsedSection]:
         if stack:
             stack[-1].has_children = True
         parent = stack[-1] if stack else None
+        heading.parent = parent
         heading.skipped = bool(SKIP_SECTION_RE.match(normalise_label(heading.title))) or bool(
             parent and parent.skipped)
         heading.path = f"{parent.path} / {heading.segment}" if parent else heading.segment
@@ -221,7 +239,12 @@ def parse_guide(text: str) -> list[ParsedSection]:
         if heading.skipped:
             continue
         end = structural[position + 1].line if position + 1 < len(structural) else len(lines)
-        sections += _sections_for(heading, "\n".join(lines[heading.end:end]))
+        if heading.parent is not None and heading.parent.inherited:
+            heading.signatures = unique(heading.parent.inherited + heading.signatures)
+        produced = _sections_for(heading, "\n".join(lines[heading.end:end]))
+        if not produced and heading.has_children:
+            heading.inherited = heading.signatures
+        sections += produced
 
     # Keys must be unique within a guide: number repeated heading paths.
     seen: dict[str, int] = {}

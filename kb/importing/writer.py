@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.text import slugify
 
+from ..matching.rules import signature_for_message
 from ..models import Article, Risk, Signature, Solution, Symptom, SymptomSeverity, SymptomSolution, System
 from ..search import index_articles
 from ..services import article_create, article_update, solution_render, system_upsert
@@ -44,20 +45,45 @@ def system_for_import(*, name: str, create: bool = True) -> System:
     return system_upsert(slug=slug, name=name)[0]
 
 
+def _stored_forms(texts: list[str]) -> list[tuple[str, str, str]]:
+    """(kind, stored text, message) for each message that can be a signature (see signature_for_message)."""
+    forms: list[tuple[str, str, str]] = []
+    seen: set[tuple[str, str]] = set()
+    for message in unique(texts):
+        form = signature_for_message(message)
+        if form is not None and form not in seen:
+            seen.add(form)
+            forms.append((*form, message))
+    return forms
+
+
+def _imported(kind: str, text: str, examples: list[str]) -> bool:
+    """Whether a stored signature is one the importer wrote: any literal, or a pattern built from its one
+    example by signature_for_message. RE2 patterns written by people are never touched."""
+    if kind == Signature.Kind.LITERAL:
+        return True
+    return len(examples) == 1 and signature_for_message(examples[0]) == (kind, text)
+
+
 def _sync_signatures(symptoms: list[tuple[Symptom, list[str]]], *, fresh: bool) -> None:
-    """Make each symptom's literal signatures match; RE2 patterns added by people are left alone."""
-    current: dict[int, dict[str, int]] = {}
+    """Make each symptom's imported signatures match its messages; patterns added by people stay."""
+    current: dict[int, dict[tuple[str, str], int]] = {}
     existing = Signature.objects.none() if fresh else Signature.objects.filter(
-        symptom__in=[s.pk for s, _ in symptoms], kind=Signature.Kind.LITERAL)
-    for pk, symptom_id, text in existing.values_list("pk", "symptom_id", "text"):
-        current.setdefault(symptom_id, {})[text] = pk
+        symptom__in=[s.pk for s, _ in symptoms])
+    for pk, symptom_id, kind, text, examples in existing.values_list(
+            "pk", "symptom_id", "kind", "text", "positive_examples"):
+        if _imported(kind, text, examples or []):
+            current.setdefault(symptom_id, {})[(kind, text)] = pk
     stale: list[int] = []
     new: list[Signature] = []
     for symptom, texts in symptoms:
         have = current.get(symptom.pk, {})
-        wanted = unique(texts)
-        stale += [pk for text, pk in have.items() if text not in wanted]
-        new += [Signature(symptom=symptom, kind=Signature.Kind.LITERAL, text=t) for t in wanted if t not in have]
+        wanted = _stored_forms(texts)
+        keys = {(kind, text) for kind, text, _ in wanted}
+        stale += [pk for key, pk in have.items() if key not in keys]
+        new += [Signature(symptom=symptom, kind=kind, text=text,
+                          positive_examples=[message] if kind == Signature.Kind.PATTERN else [])
+                for kind, text, message in wanted if (kind, text) not in have]
     if stale:
         Signature.objects.filter(pk__in=stale).delete()
     if new:

@@ -53,8 +53,15 @@ _LOG_PREFIX = re.compile(
 )
 
 
+# A guide's template placeholder (`{database_host}`, `\{constraint}`, `{{ $labels.pod }}`, `{}`) stands for a
+# variable part, so it masks like one. Quotes and colons are not allowed inside, so JSON never matches.
+_PLACEHOLDER = re.compile(r"\\?\{\{?[ \t]*[$A-Za-z_.]?[\w$.| \t-]{0,60}\}?\}")
+
+
 def mask_text(text: str) -> str:
     """Lower-case, replace variable tokens with ``#`` and fold horizontal whitespace; keeps newlines."""
+    if "{" in text:
+        text = _PLACEHOLDER.sub("0", text)
     marked = text.lower().translate(_TRANSLATE)
     masked = _MARKED_TOKEN_TAIL.sub(MASK, marked)
     masked = _MASKED_TOKEN_HEAD.sub(MASK, masked[::-1])[::-1]

@@ -51,19 +51,133 @@ def pattern_compile(text: str) -> Any:
     return re2.compile(text, re2_options())
 
 
+# Words every error message uses: a masked literal made only of these ("# not found", "error: #",
+# "failed with #") would match ordinary log lines such as Spark's "Partition rdd_2_1 not found".
+_GENERIC_TEXT = """
+a an the and or but not no nor is are was were be been being has have had do does did to of in on at by for
+from with as into onto than then this that these those it its there here so if when while after before
+error errors err fail failed fails failing failure fatal warn warning warnings info debug trace notice
+exception exceptions found unable cannot can can't could couldn't invalid unknown missing denied refused
+timeout timed out ok true false null none nil status code exit message see got get while please
+"""
+GENERIC_WORDS = frozenset(_GENERIC_TEXT.split())
+_WORD_RE = re.compile(r"[^\W\d_][\w'-]*")
+
+
+def distinctive_words(masked: str) -> list[str]:
+    """The words of a masked literal that are not shared by every error message."""
+    return [word for word in _WORD_RE.findall(masked) if word not in GENERIC_WORDS and len(word) >= 3]
+
+
 def literal_problem(text: str) -> str | None:
-    """Why a literal cannot be a signature, or None when it can."""
+    """Why a literal cannot be a signature, or None when it can.
+
+    Masked, it must keep at least MIN_SIGNATURE_LETTERS letters and one distinctive word (one that not
+    every error message uses): masking turns "404 Not Found" into "# not found", which the clean INFO
+    line "Partition rdd_2_1 not found" would match. Such a message is a pattern (code_pattern) instead.
+    """
     masked = mask_line(text)
     if not masked:
         return "A literal signature cannot be empty."
     if "\n" in text.strip():
         return "A signature matches one line; remove the line breaks."
-    if distinctive_letters(masked) < MIN_SIGNATURE_LETTERS or not literal_anchor(masked):
+    if (distinctive_letters(masked) < MIN_SIGNATURE_LETTERS or not literal_anchor(masked)
+            or not distinctive_words(masked)):
         return (
             "Too generic: once numbers, ids, hosts, ports and paths are masked, too little is left "
             f"(“{masked}”). Include more of the message."
         )
     return None
+
+
+# Codes that name an error on their own, which masking would turn into "#": HTTP statuses with their
+# reason, hex and HRESULT codes, numbered codes such as P1001 (strong), and small numbers after "error",
+# "status" or "code" (weak: "Error 1", "exit status 2").
+_STRONG_CODE_RE = re.compile(r"^(?:0x[0-9a-f]{2,16}|[A-Z]{1,4}\d{3,5})$", re.IGNORECASE)
+_HTTP_STATUS_RE = re.compile(r"^[1-5]\d\d$")
+_WEAK_CODE_RE = re.compile(r"^-?\d{1,5}$")
+_CODE_WORDS = ("error", "code", "status", "errno", "exit")
+_PLACEHOLDER_TOKEN_RE = re.compile(r"\{[^{}]*\}")
+_LETTERS_RE = re.compile(r"[^\W\d_]")
+
+
+def _code_strength(tokens: list[str], position: int) -> int:
+    """2 for a strong code at tokens[position], 1 for a weak one, 0 for none."""
+    core = tokens[position].strip(".,:;()[]\"'`")
+    if not core:
+        return 0
+    if _STRONG_CODE_RE.match(core) and (core.lower().startswith("0x") or any(c.isalpha() for c in core)):
+        return 2
+    following = tokens[position + 1] if position + 1 < len(tokens) else ""
+    if _HTTP_STATUS_RE.match(core) and following[:1].isupper():
+        return 2
+    previous = tokens[position - 1].lower().strip(":") if position > 0 else ""
+    if _WEAK_CODE_RE.match(core) and previous in _CODE_WORDS:
+        return 1
+    return 0
+
+
+def code_pattern(text: str) -> str | None:
+    """An RE2 pattern for a message whose code identifies it (``404 Not Found``, ``Error: 0x80070003``,
+    ``make: *** [all] Error 1``), or None when it names no code or too little besides.
+
+    The code stays literal; every other variable token (paths, hosts, ids, placeholders) matches any
+    token, other words literally, whitespace flexibly. Word boundaries at both ends stop ``404`` from
+    matching inside ``14044``.
+    """
+    tokens = text.strip().split()
+    if not tokens or len(tokens) > 40:
+        return None
+    parts: list[str] = []
+    strongest, letters = 0, 0
+    for position, token in enumerate(tokens):
+        strength = _code_strength(tokens, position)
+        if strength:
+            strongest = max(strongest, strength)
+            parts.append(re.escape(token))
+        elif any(ch.isdigit() or ch in "/\\" for ch in token) or _PLACEHOLDER_TOKEN_RE.search(token):
+            parts.append(r"\S+")
+        else:
+            letters += len(_LETTERS_RE.findall(token))
+            parts.append(re.escape(token))
+    # A bare code ("P1001") or a code with one short word says too little to be read off any log line.
+    if not strongest or letters < 4:
+        return None
+    body = r"\s+".join(parts)
+    start = r"\b" if re.match(r"\w", tokens[0]) else ""
+    end = r"\b" if re.search(r"\w$", tokens[-1]) else ""
+    return f"{start}{body}{end}"
+
+
+_IDENTIFIER_RE = re.compile(r"^(?:[A-Z][A-Z0-9_]{3,}|\w*[a-z][A-Z]\w*|\w+[._]\w+(?:[._]\w+)*)$")
+
+
+def signature_for_message(text: str) -> tuple[str, str] | None:
+    """How an error message a guide quotes is stored as a signature: (kind, text), or None when it is
+    too generic to be one.
+
+    A strong code (HTTP status with reason, hex code, P1001) must be matched, so the message becomes a
+    pattern that keeps it. Otherwise it is a masked literal, if enough survives masking; a literal that
+    is too generic but carries a weak code ("500 Error", "exit status 2") becomes a pattern with it.
+    """
+    text = " ".join(text.split())
+    if not text or len(text) > 500:
+        return None
+    tokens = text.split()
+    strongest = max((_code_strength(tokens, i) for i in range(len(tokens))), default=0)
+    pattern = code_pattern(text) if strongest else None
+    if pattern and (strongest == 2 or literal_problem(text)):
+        return Signature.Kind.PATTERN.value, pattern
+    if len(tokens) == 1 and not _IDENTIFIER_RE.match(text):
+        # One plain word ("permissions") is a topic, not a message; ENOENT and ImagePullBackOff are names.
+        return None
+    if literal_problem(text) is None:
+        return Signature.Kind.LITERAL.value, text
+    return None
+
+
+def code_pattern_matches(pattern: str, text: str) -> bool:
+    return pattern_compile(pattern).search(text) is not None
 
 
 def pattern_problem(text: str) -> str | None:

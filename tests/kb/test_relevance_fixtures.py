@@ -158,6 +158,21 @@ def test_there_are_at_least_three_clean_logs_with_sources() -> None:
         assert sum(1 for _ in (LOGS / name).open(encoding="utf-8", errors="replace")) == source["lines"]
 
 
+def test_clean_logs_are_permissively_licensed_and_from_different_systems() -> None:
+    sources = _load(LOGS / "SOURCE.yml")["logs"]
+    for name, source in sources.items():
+        assert re.match(r"(MIT|Apache-2\.0|BSD-[23]-Clause)\b", source["licence"]), name
+    assert len({source["system"] for source in sources.values()}) == len(sources) >= 3
+    assert not list(LOGS.glob("LICENSE*")), "a log under a restrictive licence left its notice behind"
+
+
+def test_clean_logs_hold_no_error_lines() -> None:
+    error_level = re.compile(r"\b(ERROR|FATAL|SEVERE|CRITICAL)\b|^\S+ [EF] ")
+    for log in sorted(LOGS.glob("*.log")):
+        lines = log.read_text(encoding="utf-8").splitlines()
+        assert not [line for line in lines if error_level.search(line)], log.name
+
+
 def test_seed_error_lines_cover_each_seed_guide() -> None:
     seeds = _load(RELEVANCE / "seed_error_lines.yml")["guides"]
     assert len(seeds) == 5
