@@ -2,6 +2,8 @@ import django_filters
 from django import forms
 from django.db.models import Q, QuerySet
 
+from common.filters import UTCIsoDateTimeFilter
+
 from .models import Check, CheckRun, CheckState, CheckStateChange, CheckType
 
 
@@ -45,7 +47,7 @@ class CheckRunFilter(django_filters.FilterSet):
 class CheckStateChangeFilter(django_filters.FilterSet):
     check = IdFilter(field_name="check_def_id", label="Check id")
     to_state = django_filters.ChoiceFilter(choices=CheckState.choices)
-    since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    since = UTCIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
 
     class Meta:
         model = CheckStateChange

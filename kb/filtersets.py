@@ -6,6 +6,8 @@ from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
+from common.filters import UTCIsoDateTimeFilter
+
 from .models import Article, ArticleRevision, Risk, Solution, Symptom, SymptomSeverity
 
 
@@ -25,7 +27,7 @@ class ArticleFilterSet(filters.FilterSet):
     system = filters.CharFilter(field_name="system__slug", help_text="System slug.")
     tag = filters.CharFilter(method="filter_tag", help_text="Tag slug.")
     status = filters.ChoiceFilter(choices=Article.Status.choices)
-    updated_after = filters.IsoDateTimeFilter(
+    updated_after = UTCIsoDateTimeFilter(
         field_name="updated_at", lookup_expr="gte", help_text="ISO 8601 date-time; inclusive."
     )
 

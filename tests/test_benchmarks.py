@@ -51,7 +51,8 @@ def test_bench_alerts_accepts_a_small_storm_with_exact_dedup_and_nothing_lost(tm
 
 def test_bench_relevance_prints_every_figure_and_finds_a_pasted_error(tmp_path):
     # Its own SQLite file, migrated first: the benchmark rolls back what it imports, never touching real data.
-    env = {**os.environ, "TRIAGE_VAR_DIR": str(tmp_path), "DATABASE_URL": "", "REDIS_URL": ""}
+    env = {**os.environ, "TRIAGE_VAR_DIR": str(tmp_path), "DATABASE_URL": "", "REDIS_URL": "",
+           "DJANGO_SECRET_KEY": settings.SECRET_KEY}
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=settings.BASE_DIR, env=env, check=True,
                    capture_output=True, timeout=300)
     completed = subprocess.run(

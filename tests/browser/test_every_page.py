@@ -17,8 +17,9 @@ from playwright.sync_api import expect
 from diagnostics.engine import CheckResult
 from diagnostics.models import CheckRun
 from diagnostics.services import check_create, check_runs_record
-from incidents import services as incident_services
 from incidents.models import ActionItem, PostIncidentReview, Severity
+from incidents.services.lifecycle import incident_open
+from incidents.services.severities import severities_ensure_defaults
 from kb.models import System
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -54,9 +55,9 @@ def record_runs(check, states: list[str]) -> None:
 def on_call_site(tmp_path, staff_user):
     """Starter content plus what an on-call day leaves behind: an open incident, a failing monitor, an action item."""
     call_command("load_starter_content", "--dir", str(starter_subset(tmp_path)), verbosity=0)
-    incident_services.severities_ensure_defaults()
+    severities_ensure_defaults()
     system = System.objects.get(slug="ares")
-    incident = incident_services.incident_open(
+    incident = incident_open(
         title="ARES API answers 503 after the deploy", system=system,
         severity=Severity.objects.get(slug="critical"), reporter=staff_user,
         what_happened="curl localhost:8000/health returns 503; the log says connection refused to PostgreSQL.",

@@ -6,8 +6,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from incidents import services as incident_services
 from incidents.models import ActionItem, PostIncidentReview, Severity
+from incidents.services.lifecycle import incident_open
+from incidents.services.severities import severities_ensure_defaults
 from kb.search import index_articles
 from kb.services import article_create, system_upsert
 
@@ -104,9 +105,9 @@ def test_add_a_monitor_from_the_monitors_page(signed_in):
 
 
 def test_metrics_page_draws_axes_and_lists_open_incidents(signed_in, staff_user):
-    incident_services.severities_ensure_defaults()
+    severities_ensure_defaults()
     system, _ = system_upsert(slug="triage", name="Triage")
-    incident_services.incident_open(title="Queue stuck", system=system, severity=Severity.objects.get(slug="high"),
+    incident_open(title="Queue stuck", system=system, severity=Severity.objects.get(slug="high"),
                                     reporter=staff_user, what_happened="Every task stays queued for an hour.")
     page = signed_in
     page.get_by_role("navigation", name="Sections").get_by_role("link", name="Metrics").click()
@@ -116,9 +117,9 @@ def test_metrics_page_draws_axes_and_lists_open_incidents(signed_in, staff_user)
 
 
 def test_close_my_action_item_from_the_cockpit(signed_in, staff_user):
-    incident_services.severities_ensure_defaults()
+    severities_ensure_defaults()
     system, _ = system_upsert(slug="triage", name="Triage")
-    incident = incident_services.incident_open(
+    incident = incident_open(
         title="Queue stuck", system=system, severity=Severity.objects.get(slug="high"), reporter=staff_user,
         what_happened="Every task stays queued for an hour.")
     review = PostIncidentReview.objects.create(incident=incident)

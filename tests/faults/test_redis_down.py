@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.faults, pytest.mark.integration]
 SETUP = """
 from accounts.services import api_key_create
 from django.contrib.auth import get_user_model
-from incidents.services import severities_ensure_defaults
+from incidents.services.severities import severities_ensure_defaults
 from kb.models import System
 severities_ensure_defaults()
 System.objects.get_or_create(slug="gateway", defaults={"name": "Gateway"})
