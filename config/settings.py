@@ -168,6 +168,8 @@ X_FRAME_OPTIONS = "DENY"
 # --- Triage ---------------------------------------------------------------------------------
 # Anonymous visitors may read the knowledge base; set to false to require login everywhere.
 TRIAGE_PUBLIC_READ = env_bool("TRIAGE_PUBLIC_READ", True)
+# Check runs and their evidence (response bodies, query rows, log lines) need a login unless this is true.
+TRIAGE_PUBLIC_DIAGNOSTICS = env_bool("TRIAGE_PUBLIC_DIAGNOSTICS", False)
 TRIAGE_IMPORT_MAX_BYTES = env_int("TRIAGE_IMPORT_MAX_BYTES", 5 * 1024 * 1024)
 # Log matching (kb.matching): input past the first limit is cut (or refused when declared that large);
 # lines past the second are cut. Both come with a notice in the result.

@@ -11,9 +11,9 @@ from typing import IO, Any
 from django.db.models import Sum
 from django.db.models.functions import Coalesce
 
+from ..hooks import trees_for_symptoms
 from ..models import Article, Solution, Symptom, SymptomSeverity, SymptomSolution
 from ..selectors import article_visible_q
-from ..hooks import trees_for_symptoms
 from .clustering import UnknownGroup
 from .engine import LineHit, Matcher, ScanReport
 from .reader import MatchInputError
