@@ -172,6 +172,66 @@ class Resolver:
         return chosen
 
 
+# --- outbound notifications (webhooks, escalation hooks) ---------------------------------------------
+
+
+def is_internal_address(address: IPAddress) -> bool:
+    """Loopback, private, link-local (cloud metadata), shared, reserved or multicast: not the public internet."""
+    mapped = getattr(address, "ipv4_mapped", None)
+    if mapped is not None:
+        address = mapped
+    return not address.is_global or address.is_multicast
+
+
+def resolve_blocking(host: str) -> list[IPAddress]:
+    """The addresses of ``host`` (an IP literal is its own answer); TargetUnresolvable when there are none."""
+    host = host.strip("[]").lower().rstrip(".")
+    literal = ip_literal(host)
+    if literal is not None:
+        return [literal]
+    if is_reserved_invalid(host):
+        raise TargetUnresolvable(f"{host} does not resolve (.invalid is reserved)")
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise TargetUnresolvable(f"{host} does not resolve: {exc}") from exc
+    addresses: list[IPAddress] = []
+    for info in infos:
+        address = ip_literal(str(info[4][0]))
+        if address is not None and address not in addresses:
+            addresses.append(address)
+    if not addresses:
+        raise TargetUnresolvable(f"{host} has no addresses")
+    return addresses
+
+
+def outbound_address_vet(host: str, allowed: Allowlist, *, setting: str) -> IPAddress:
+    """The address an outgoing notification to ``host`` may connect to.
+
+    Public addresses are fine; an internal one (see ``is_internal_address``) only when ``allowed`` lists
+    it. Every address the name resolves to must pass, and the caller connects to the one returned.
+    """
+    addresses = resolve_blocking(host)
+    allowed_by_name: set[IPAddress] | None = None
+    for address in addresses:
+        if not is_internal_address(address):
+            continue
+        mapped = getattr(address, "ipv4_mapped", None) or address
+        if any(mapped.version == net.version and mapped in net for net in allowed.networks):
+            continue
+        if allowed_by_name is None:
+            allowed_by_name = set()
+            for name in allowed.hostnames:
+                try:
+                    allowed_by_name.update(resolve_blocking(name))
+                except TargetUnresolvable:
+                    continue
+        if address not in allowed_by_name:
+            raise TargetNotAllowed(f"{host} resolves to {address}, an internal address (loopback, private, "
+                                   f"link-local or metadata); list it in {setting} to allow it")
+    return sorted(addresses, key=lambda a: a.version)[0]
+
+
 def split_host_port(target: str, default_port: int | None = None) -> tuple[str, int]:
     """``host:port``, ``[::1]:port`` or a URL -> (host, port); ValueError with a readable message."""
     target = target.strip()

@@ -11,6 +11,8 @@ from django.db import models
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
+from .webhooks import outbound_url_problem
+
 
 class Severity(models.Model):
     """How bad an incident is, and how fast someone must answer it. Edited by admins."""
@@ -256,6 +258,9 @@ class WebhookEndpoint(models.Model):
         unknown = sorted(set(self.events or []) - set(self.Event.values))
         if unknown:
             raise ValidationError({"events": f"Unknown events: {', '.join(unknown)}."})
+        problem = outbound_url_problem(self.url)
+        if problem:
+            raise ValidationError({"url": problem})
 
     def wants(self, event: str) -> bool:
         return self.active and (not self.events or event in self.events)
@@ -276,6 +281,11 @@ class EscalationLevel(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order}. {self.name}"
+
+    def clean(self) -> None:
+        problem = outbound_url_problem(self.webhook_url)
+        if problem:
+            raise ValidationError({"webhook_url": problem})
 
 
 class EscalationRecord(models.Model):

@@ -18,6 +18,7 @@ from ..models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from ..webhooks import outbound_url_problem
 
 User = get_user_model()
 
@@ -48,6 +49,9 @@ class EscalationLevelSerializer(serializers.ModelSerializer):
         model = EscalationLevel
         fields = ["id", "order", "name", "email", "webhook_url", "webhook_secret", "active"]
         extra_kwargs = {"webhook_secret": {"write_only": True}}
+
+    def validate_webhook_url(self, value: str) -> str:
+        return _outbound_url(value)
 
 
 class IncidentSerializer(serializers.ModelSerializer):
@@ -211,6 +215,17 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "url", "secret", "events", "active", "created_at"]
         read_only_fields = ["created_at"]
         extra_kwargs = {"secret": {"write_only": True, "min_length": 16}}
+
+    def validate_url(self, value: str) -> str:
+        return _outbound_url(value)
+
+
+def _outbound_url(value: str) -> str:
+    """Webhook and escalation-hook URLs are vetted like check targets (updates skip the model's clean)."""
+    problem = outbound_url_problem(value)
+    if problem:
+        raise serializers.ValidationError(problem)
+    return value
 
 
 class WebhookDeliverySerializer(serializers.ModelSerializer):
