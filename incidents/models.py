@@ -44,6 +44,13 @@ class Severity(models.Model):
             raise ValidationError({"escalation_target": "The escalation target must be later than the response target."})
 
 
+def title_line_problem(title: str) -> str:
+    """A title goes into email subjects and chat lines: one line, no control characters ("" when fine)."""
+    if any(ch in "\u2028\u2029\x85" or (ord(ch) < 32 or ord(ch) == 127) for ch in title or ""):
+        return "The title must be a single line (no line breaks or control characters)."
+    return ""
+
+
 class Incident(models.Model):
     class Status(models.TextChoices):
         TRIAGE = "triage", "Triage"
@@ -122,6 +129,11 @@ class Incident(models.Model):
             return reverse("incidents:detail", kwargs={"pk": self.pk})
         except NoReverseMatch:  # API-only deployments do not mount the web UI
             return f"/incidents/{self.pk}/"
+
+    def clean(self) -> None:
+        problem = title_line_problem(self.title)
+        if problem:
+            raise ValidationError({"title": problem})
 
     @property
     def is_open(self) -> bool:

@@ -82,3 +82,11 @@ def test_docs_pages_load_only_local_static_assets(client, url):
 def test_swagger_ui_bundle_is_a_real_file():
     found = finders.find("drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js")
     assert found and Path(found).stat().st_size > 100_000
+
+
+@pytest.mark.parametrize("url", ["/api/schema/", "/api/docs/", "/api/redoc/"])
+def test_schema_and_docs_need_a_login_when_public_read_is_off(client, settings, user, url):
+    settings.TRIAGE_PUBLIC_READ = False
+    assert client.get(url).status_code in (401, 403)
+    client.force_login(user)
+    assert client.get(url).status_code == 200

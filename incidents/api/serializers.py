@@ -17,6 +17,7 @@ from ..models import (
     TimelineEvent,
     WebhookDelivery,
     WebhookEndpoint,
+    title_line_problem,
 )
 from ..webhooks import outbound_url_problem
 
@@ -79,8 +80,14 @@ class IncidentSerializer(serializers.ModelSerializer):
         return incident.get_absolute_url()
 
 
+def _single_line_title(value: str) -> None:
+    problem = title_line_problem(value)
+    if problem:
+        raise serializers.ValidationError(problem)
+
+
 class IncidentCreateSerializer(serializers.Serializer):
-    title = serializers.CharField(max_length=200)
+    title = serializers.CharField(max_length=200, validators=[_single_line_title])
     system = serializers.SlugRelatedField(slug_field="slug", queryset=System.objects.all())
     severity = serializers.SlugRelatedField(slug_field="slug", queryset=Severity.objects.all())
     what_happened = serializers.CharField(max_length=50_000)
@@ -96,7 +103,7 @@ class IncidentCreateSerializer(serializers.Serializer):
 
 
 class IncidentUpdateSerializer(serializers.Serializer):
-    title = serializers.CharField(max_length=200, required=False)
+    title = serializers.CharField(max_length=200, required=False, validators=[_single_line_title])
     system = serializers.SlugRelatedField(slug_field="slug", queryset=System.objects.all(), required=False)
     severity = serializers.SlugRelatedField(slug_field="slug", queryset=Severity.objects.all(), required=False)
     commander = UsernameField(required=False, allow_null=True)

@@ -359,3 +359,16 @@ def test_incident_endpoints_are_in_the_schema_without_warnings(capsys):
         assert path in schema["paths"], path
     parameters = schema["paths"]["/api/v1/incidents/"]["post"]["parameters"]
     assert any(p["name"] == "Idempotency-Key" for p in parameters)
+
+
+def test_a_title_with_a_line_break_is_refused_by_the_api_and_the_service(api_client, user, body, open_incident, filed):
+    from django.core.exceptions import ValidationError
+
+    client = as_user(api_client, user)
+    response = client.post(URL, {**body, "title": "Disk full\r\nBcc: everyone@example.com"}, format="json")
+    assert response.status_code == 400 and "single line" in str(response.json())
+    edit = client.patch(f"{URL}{filed.pk}/", {"title": "Still\nbroken"}, format="json")
+    assert edit.status_code in (400, 403, 405)
+    with pytest.raises(ValidationError, match="single line"):
+        open_incident(title="Disk full\u2028second line")
+    assert Incident.objects.count() == 1
