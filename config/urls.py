@@ -3,7 +3,10 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
+from accounts.permissions import ReadPublicWriteScoped
 from diagnostics.views import health
+
+SCHEMA_PERMISSIONS = [ReadPublicWriteScoped]
 
 api_v1 = [
     path("", include("kb.api.urls")),
@@ -20,10 +23,13 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    # The split view serves its script as a file, so the Content-Security-Policy needs no inline script.
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema", template_name="accounts/redoc.html"),
+    # The schema and its viewers follow TRIAGE_PUBLIC_READ like every other read. The split Swagger view
+    # serves its script as a file, so the Content-Security-Policy needs no inline script.
+    path("api/schema/", SpectacularAPIView.as_view(permission_classes=SCHEMA_PERMISSIONS), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema", permission_classes=SCHEMA_PERMISSIONS),
+         name="api-docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema", template_name="accounts/redoc.html",
+                                                    permission_classes=SCHEMA_PERMISSIONS),
          name="api-redoc"),
     path("diagnostics/", include("diagnostics.urls")),
     path("incidents/", include("incidents.urls")),

@@ -1,5 +1,9 @@
 """What a check may touch: the target allowlist, name resolution, and secrets referenced as ``env:NAME``.
 
+Secrets come only from environment variables named ``TRIAGE_SECRET_*``: the worker's other variables hold
+Triage's own settings (``DATABASE_URL``, ``REDIS_URL``, ``DJANGO_SECRET_KEY``), and a check must never be
+able to borrow them. The prefix is enforced when a check is saved and again when it runs.
+
 Checks are written by staff but run inside the network, so a check must not become a request forger.
 Every network target is resolved at run time and *every* resolved address must be allowed by
 ``TRIAGE_CHECK_ALLOWED_TARGETS`` (CIDRs, addresses or host names; a listed host name allows exactly the
@@ -22,6 +26,7 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 ENV_PREFIX = "env:"
+SECRET_ENV_PREFIX = "TRIAGE_SECRET_"
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Parameter keys whose values are secrets: they must be env: references, never literal values.
 SECRET_KEYS = frozenset({"password", "token", "secret", "api_key", "apikey", "authorization", "dsn"})
@@ -38,7 +43,7 @@ class TargetUnresolvable(Exception):
 
 
 class SecretMissing(Exception):
-    """A check refers to an environment variable that is not set on the worker."""
+    """A check refers to an environment variable that is not set on the worker, or that it may not read."""
 
 
 # --- allowlist ----------------------------------------------------------------------------------------
@@ -167,6 +172,66 @@ class Resolver:
         return chosen
 
 
+# --- outbound notifications (webhooks, escalation hooks) ---------------------------------------------
+
+
+def is_internal_address(address: IPAddress) -> bool:
+    """Loopback, private, link-local (cloud metadata), shared, reserved or multicast: not the public internet."""
+    mapped = getattr(address, "ipv4_mapped", None)
+    if mapped is not None:
+        address = mapped
+    return not address.is_global or address.is_multicast
+
+
+def resolve_blocking(host: str) -> list[IPAddress]:
+    """The addresses of ``host`` (an IP literal is its own answer); TargetUnresolvable when there are none."""
+    host = host.strip("[]").lower().rstrip(".")
+    literal = ip_literal(host)
+    if literal is not None:
+        return [literal]
+    if is_reserved_invalid(host):
+        raise TargetUnresolvable(f"{host} does not resolve (.invalid is reserved)")
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise TargetUnresolvable(f"{host} does not resolve: {exc}") from exc
+    addresses: list[IPAddress] = []
+    for info in infos:
+        address = ip_literal(str(info[4][0]))
+        if address is not None and address not in addresses:
+            addresses.append(address)
+    if not addresses:
+        raise TargetUnresolvable(f"{host} has no addresses")
+    return addresses
+
+
+def outbound_address_vet(host: str, allowed: Allowlist, *, setting: str) -> IPAddress:
+    """The address an outgoing notification to ``host`` may connect to.
+
+    Public addresses are fine; an internal one (see ``is_internal_address``) only when ``allowed`` lists
+    it. Every address the name resolves to must pass, and the caller connects to the one returned.
+    """
+    addresses = resolve_blocking(host)
+    allowed_by_name: set[IPAddress] | None = None
+    for address in addresses:
+        if not is_internal_address(address):
+            continue
+        mapped = getattr(address, "ipv4_mapped", None) or address
+        if any(mapped.version == net.version and mapped in net for net in allowed.networks):
+            continue
+        if allowed_by_name is None:
+            allowed_by_name = set()
+            for name in allowed.hostnames:
+                try:
+                    allowed_by_name.update(resolve_blocking(name))
+                except TargetUnresolvable:
+                    continue
+        if address not in allowed_by_name:
+            raise TargetNotAllowed(f"{host} resolves to {address}, an internal address (loopback, private, "
+                                   f"link-local or metadata); list it in {setting} to allow it")
+    return sorted(addresses, key=lambda a: a.version)[0]
+
+
 def split_host_port(target: str, default_port: int | None = None) -> tuple[str, int]:
     """``host:port``, ``[::1]:port`` or a URL -> (host, port); ValueError with a readable message."""
     target = target.strip()
@@ -199,6 +264,26 @@ def is_env_reference(value: object) -> bool:
     return isinstance(value, str) and value.startswith(ENV_PREFIX) and bool(_ENV_NAME.match(value[len(ENV_PREFIX):]))
 
 
+def env_reference_problem(value: str) -> str:
+    """Why ``value`` (an ``env:...`` string) may not be used as a secret reference; "" when it may."""
+    if not is_env_reference(value):
+        return f"{value!r} is not a valid env:NAME reference"
+    name = value[len(ENV_PREFIX):]
+    if not name.startswith(SECRET_ENV_PREFIX) or name == SECRET_ENV_PREFIX:
+        return (f"{value!r} is refused: checks may only read environment variables named "
+                f"{SECRET_ENV_PREFIX}*, e.g. env:{SECRET_ENV_PREFIX}PG_DSN (the worker's other variables are "
+                "Triage's own settings)")
+    return ""
+
+
+_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#@\s]+@")
+
+
+def scrub_userinfo(text: str) -> str:
+    """``scheme://user:pass@host`` -> ``scheme://[redacted]@host``: credentials in a URL never reach evidence."""
+    return _URL_USERINFO.sub(lambda m: f"{m.group(1)}{REDACTED}@", text) if "@" in text else text
+
+
 def secret_problems(*, target: str, parameters: dict) -> list[tuple[str, str]]:
     """Literal secrets written into a check, as (field, message); they belong in env:NAME references."""
     problems = []
@@ -215,8 +300,10 @@ def secret_problems(*, target: str, parameters: dict) -> list[tuple[str, str]]:
         if (leaf in SECRET_KEYS or leaf in SECRET_HEADERS) and isinstance(value, str) and not is_env_reference(value):
             problems.append(("parameters", f"parameter {key} looks like a secret; reference it as env:NAME "
                                            "instead of writing it"))
-        if isinstance(value, str) and value.startswith(ENV_PREFIX) and not is_env_reference(value):
-            problems.append(("parameters", f"parameter {key}: {value!r} is not a valid env:NAME reference"))
+        if isinstance(value, str) and value.startswith(ENV_PREFIX):
+            problem = env_reference_problem(value)
+            if problem:
+                problems.append(("parameters", f"parameter {key}: {problem}"))
     return problems
 
 
@@ -235,7 +322,8 @@ def _walk(value: object, prefix: str = "") -> Iterable[tuple[str, object]]:
 class Secrets:
     """Resolves env: references for one run and remembers the values so they can be scrubbed from output."""
 
-    environ: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+    environ: dict[str, str] = field(default_factory=lambda: {
+        name: value for name, value in os.environ.items() if name.startswith(SECRET_ENV_PREFIX)})
     revealed: set[str] = field(default_factory=set)
 
     def resolve(self, value: object) -> object:
@@ -246,6 +334,9 @@ class Secrets:
         if not is_env_reference(value):
             return value
         name = value[len(ENV_PREFIX):]
+        problem = env_reference_problem(value)
+        if problem:  # saved before the prefix rule, or written straight into the database
+            raise SecretMissing(problem)
         if name not in self.environ:
             raise SecretMissing(f"environment variable {name} is not set on the worker")
         secret = self.environ[name]
@@ -254,13 +345,11 @@ class Secrets:
         return secret
 
     def scrub(self, value: object) -> object:
-        """The same structure with every revealed secret replaced; used on messages and evidence."""
-        if not self.revealed:
-            return value
+        """The same structure with every revealed secret and URL user info replaced; used on messages and evidence."""
         if isinstance(value, str):
             for secret in self.revealed:
                 value = value.replace(secret, REDACTED)
-            return value
+            return scrub_userinfo(value)
         if isinstance(value, dict):
             return {key: self.scrub(item) for key, item in value.items()}
         if isinstance(value, list):

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import re2
 
 from .conditions import validate_conditions
-from .targets import is_env_reference, secret_problems, split_host_port
+from .targets import env_reference_problem, secret_problems, split_host_port
 
 if TYPE_CHECKING:
     from .models import Check
@@ -89,11 +89,11 @@ def check_validation_errors(check: Check) -> dict[str, list[str]]:
 
 
 def _target_problems(check_type: str, target: str) -> list[str]:
-    if is_env_reference(target) and check_type in ("http", "postgres", "redis"):
-        return []
     if target.startswith("env:"):
-        return [f"{target!r} is not a valid env:NAME reference" if check_type in ("http", "postgres", "redis")
-                else f"{check_type} targets cannot come from the environment"]
+        if check_type not in ("http", "postgres", "redis"):
+            return [f"{check_type} targets cannot come from the environment"]
+        problem = env_reference_problem(target)
+        return [problem] if problem else []
     if check_type == "http":
         parts = urlsplit(target)
         if parts.scheme not in ("http", "https") or not parts.hostname:

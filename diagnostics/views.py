@@ -16,6 +16,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from common.htmx import render_page_or_fragment, wants_fragment
 
 from . import selectors
+from .access import diagnostics_read_required
 from .forms import CheckForm, ChecksImportForm
 from .health import system_health
 from .models import Check, CheckRun, CheckState, CheckType
@@ -49,6 +50,7 @@ def check_list(request: HttpRequest) -> HttpResponse:
     })
 
 
+@diagnostics_read_required
 @require_GET
 def check_detail(request: HttpRequest, pk: int) -> HttpResponse:
     check = get_object_or_404(Check, pk=pk)
@@ -108,6 +110,7 @@ def check_run(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("diagnostics:batch_detail", batch=batch)
 
 
+@diagnostics_read_required
 @require_GET
 def batch_detail(request: HttpRequest, batch: uuid.UUID) -> HttpResponse:
     return _batch_response(request, batch)
@@ -126,6 +129,7 @@ def _batch_response(request: HttpRequest, batch: uuid.UUID, *, badges: bool = Fa
     return render_page_or_fragment(request, "diagnostics/batch_detail.html", "diagnostics/partials/run_batch.html", context)
 
 
+@diagnostics_read_required
 @require_GET
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(CheckRun.objects.select_related("check_def"), pk=pk)

@@ -4,6 +4,10 @@ Nothing is ever written to disk, so a member named `../../etc/passwd` cannot lan
 are still reported as skipped so the person reading the timeline knows the bundle was odd. Links, devices,
 nested archives and encrypted members are skipped. Work is bounded by what is actually decompressed (not
 by what headers claim): a file-count limit, a per-member limit and a total limit stop zip and tar bombs.
+A gzip-compressed member (``app.log.gz``, or gzip bytes under any name) is decompressed here, inside the
+same budget, and handed on as plain text, so the matcher never inflates it again; a member compressed
+twice is skipped. Tar headers that carry data (PAX, GNU long names) are refused past a few KiB, before
+tarfile reads or parses them.
 """
 
 import bz2
@@ -14,6 +18,7 @@ import posixpath
 import stat
 import tarfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -22,6 +27,11 @@ BUNDLE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".zip", ".tar.bz2", ".tar.xz")
 # Members worth matching: logs and the text/JSON dumps collect-diagnostics scripts write.
 TEXT_SUFFIXES = (".log", ".txt", ".out", ".err", ".json", ".jsonl", ".trace")
 CHUNK = 64 * 1024
+GZIP_MAGIC = b"\x1f\x8b"
+# PAX extended headers and GNU long names/links: real ones hold a path or a few attributes.
+MAX_HEADER_DATA_BYTES = 16 * 1024
+_HEADER_DATA_TYPES = (tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE,
+                      tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK)
 
 
 class BundleError(Exception):
@@ -30,6 +40,20 @@ class BundleError(Exception):
 
 class BundleLimitExceeded(Exception):
     """Decompressed data went past the total budget: stop reading, keep what was scanned."""
+
+
+class _HeaderTooLarge(Exception):
+    """A tar header announces more header data than any real archive needs."""
+
+
+class _BoundedTarInfo(tarfile.TarInfo):
+    """tarfile's member header, refusing oversized PAX/GNU header data before reading or parsing it."""
+
+    def _proc_member(self, tarfile_: tarfile.TarFile) -> tarfile.TarInfo:
+        if self.type in _HEADER_DATA_TYPES and self.size > MAX_HEADER_DATA_BYTES:
+            raise _HeaderTooLarge(f"a tar header carries {self.size} bytes of extended data "
+                                  f"(at most {MAX_HEADER_DATA_BYTES} are accepted)")
+        return super()._proc_member(tarfile_)
 
 
 @dataclass(frozen=True)
@@ -78,7 +102,7 @@ def unsafe_path_reason(name: str) -> str | None:
 
 
 def is_text_member(name: str) -> bool:
-    base = posixpath.basename(name.replace("\\", "/")).lower()
+    base = posixpath.basename(name.replace("\\", "/")).lower().removesuffix(".gz")
     if base.endswith(TEXT_SUFFIXES):
         return True
     # Rotated logs (app.log.1) and extension-less files under a logs/ folder.
@@ -145,7 +169,7 @@ def _iter_tar(raw: BinaryIO, report: BundleReport, limits: BundleLimits) -> Iter
     counting = io.BufferedReader(_CountingReader(_decompressor_for(raw), report, limits), buffer_size=CHUNK)
     try:
         # Stream mode ("r|"): no seeking, members are read once in order.
-        with tarfile.open(fileobj=counting, mode="r|") as archive:
+        with tarfile.open(fileobj=counting, mode="r|", tarinfo=_BoundedTarInfo) as archive:
             for member in archive:
                 report.members_seen += 1
                 if report.members_seen > limits.max_files:
@@ -175,6 +199,8 @@ def _iter_tar(raw: BinaryIO, report: BundleReport, limits: BundleLimits) -> Iter
                 if truncated:
                     report.notices.append(f"{safe_display_name(member.name)}: only the first "
                                           f"{limits.max_member_bytes} bytes were scanned.")
+    except _HeaderTooLarge as exc:
+        report.notices.append(f"Stopped: {exc}.")
     except (tarfile.TarError, OSError, EOFError, lzma.LZMAError) as exc:
         if report.members_seen == 0:
             raise BundleError(f"Not a readable tar archive: {exc}") from exc
@@ -236,6 +262,10 @@ def bundle_iter_text_members(
     iterator = _iter_zip(raw, report, limits) if is_zip else _iter_tar(raw, report, limits)
     try:
         for name, data in iterator:
+            if data[:2] == GZIP_MAGIC:
+                data = _gunzip_member(name, data, report, limits)
+                if data is None:
+                    continue
             if _looks_binary(data):
                 report.skip(name, "binary content")
                 continue
@@ -243,3 +273,20 @@ def bundle_iter_text_members(
             yield name, data
     except BundleLimitExceeded:
         report.notices.append(f"Stopped: more than {limits.max_total_bytes} bytes once decompressed (size limit).")
+
+
+def _gunzip_member(name: str, data: bytes, report: BundleReport, limits: BundleLimits) -> bytes | None:
+    """A gzip member's text, its decompressed bytes counted against the bundle's budget; None when skipped."""
+    try:
+        text, truncated = _read_bounded(gzip.GzipFile(fileobj=io.BytesIO(data), mode="rb"), report, limits,
+                                        counted=False)
+    except (OSError, EOFError, zlib.error):
+        report.skip(name, "damaged gzip data")
+        return None
+    if text[:2] == GZIP_MAGIC:
+        report.skip(name, "compressed more than once")
+        return None
+    if truncated:
+        report.notices.append(f"{safe_display_name(name)}: only the first {limits.max_member_bytes} bytes "
+                              "were scanned.")
+    return text

@@ -9,7 +9,7 @@ from django.urls import reverse
 from kb.models import Article, Solution, System
 
 from .defaults import RESPONDERS_GROUP
-from .models import Incident, Severity
+from .models import Incident, Severity, title_line_problem
 
 User = get_user_model()
 MAX_FILES = 10
@@ -98,6 +98,9 @@ class IncidentForm(forms.Form):
         value = self.cleaned_data["title"].strip()
         if len(value) < 5:
             raise forms.ValidationError("Give the incident a title of at least 5 characters.")
+        problem = title_line_problem(value)
+        if problem:
+            raise forms.ValidationError(problem)
         return value
 
 

@@ -11,6 +11,8 @@ from django.db import models
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
+from .webhooks import outbound_url_problem
+
 
 class Severity(models.Model):
     """How bad an incident is, and how fast someone must answer it. Edited by admins."""
@@ -40,6 +42,13 @@ class Severity(models.Model):
             and self.escalation_target <= self.response_target
         ):
             raise ValidationError({"escalation_target": "The escalation target must be later than the response target."})
+
+
+def title_line_problem(title: str) -> str:
+    """A title goes into email subjects and chat lines: one line, no control characters ("" when fine)."""
+    if any(ch in "\u2028\u2029\x85" or (ord(ch) < 32 or ord(ch) == 127) for ch in title or ""):
+        return "The title must be a single line (no line breaks or control characters)."
+    return ""
 
 
 class Incident(models.Model):
@@ -120,6 +129,11 @@ class Incident(models.Model):
             return reverse("incidents:detail", kwargs={"pk": self.pk})
         except NoReverseMatch:  # API-only deployments do not mount the web UI
             return f"/incidents/{self.pk}/"
+
+    def clean(self) -> None:
+        problem = title_line_problem(self.title)
+        if problem:
+            raise ValidationError({"title": problem})
 
     @property
     def is_open(self) -> bool:
@@ -266,6 +280,9 @@ class WebhookEndpoint(models.Model):
         unknown = sorted(set(self.events or []) - set(self.Event.values))
         if unknown:
             raise ValidationError({"events": f"Unknown events: {', '.join(unknown)}."})
+        problem = outbound_url_problem(self.url)
+        if problem:
+            raise ValidationError({"url": problem})
 
     def wants(self, event: str) -> bool:
         return self.active and (not self.events or event in self.events)
@@ -286,6 +303,11 @@ class EscalationLevel(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order}. {self.name}"
+
+    def clean(self) -> None:
+        problem = outbound_url_problem(self.webhook_url)
+        if problem:
+            raise ValidationError({"webhook_url": problem})
 
 
 class EscalationRecord(models.Model):

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import markdown
 import nh3
 from django.core.exceptions import ValidationError
+from pygments.token import STANDARD_TYPES
 
 # superfences (pymdown-extensions) rather than fenced_code: it also handles code blocks inside list items,
 # which is how solution steps carry their commands.
@@ -21,14 +22,27 @@ ALLOWED_TAGS = {
     "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "kbd", "li", "ol", "p", "pre", "s", "span",
     "strong", "sub", "summary", "sup", "table", "tbody", "td", "th", "thead", "tr", "ul",
 }
+# id and class only where our renderer puts them: ids on headings (the table of contents links to them),
+# classes on the code highlighter's and the table of contents' div and span elements. Anything else could
+# restyle the page or clobber the ids our own pages and scripts use.
+HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 ALLOWED_ATTRIBUTES = {
-    "*": {"class", "id", "title"},
+    "*": {"title"},
     "a": {"href"},
     "img": {"src", "alt", "width", "height"},
     "td": {"align", "colspan", "rowspan"},
     "th": {"align", "colspan", "rowspan"},
     "ol": {"start"},
+    "div": {"class"},
+    "span": {"class"},
+    **{heading: {"id"} for heading in HEADINGS},
 }
+_DIV_CLASSES = frozenset({"highlight", "toc"})
+# The short class names Pygments gives its tokens (k, nf, s2, c1, err...), and its highlighted-line class.
+_SPAN_CLASSES = frozenset(name for name in STANDARD_TYPES.values() if name) | {"hll"}
+_HEADING_ID = re.compile(r"^[a-z0-9_][a-z0-9_-]{0,99}$")
+_IMG = re.compile(r"<img\b([^>]*)>")
+_ATTRIBUTE = re.compile(r'([a-z]+)="([^"]*)"')
 URL_SCHEMES = {"http", "https", "mailto"}
 # Long enough for any real runbook; past it, rendering on every edit or preview gets slow.
 MARKDOWN_MAX_CHARS = 200_000
@@ -42,14 +56,39 @@ class Rendered:
     degraded: bool = False
 
 
+def _attribute_filter(tag: str, attribute: str, value: str) -> str | None:
+    if attribute == "class":
+        if tag == "div":
+            kept = [name for name in value.split() if name in _DIV_CLASSES]
+        else:
+            kept = [name for name in value.split() if name in _SPAN_CLASSES]
+        return " ".join(kept) or None
+    if attribute == "id":
+        return value if _HEADING_ID.match(value) else None
+    return value
+
+
+def _external_image_as_link(match: re.Match[str]) -> str:
+    """``<img>`` of another site becomes a link to it: reading an article never fetches a third-party URL."""
+    attributes = dict(_ATTRIBUTE.findall(match.group(1)))
+    src = attributes.get("src", "")
+    if not re.match(r"^(?:[a-z][a-z0-9+.-]*:)?//", src, re.IGNORECASE):
+        return match.group(0)  # a path on this site
+    label = attributes.get("alt") or "image"
+    return f'<a href="{src}" rel="noopener noreferrer nofollow">{label}</a>'
+
+
 def sanitize_html(html: str) -> str:
-    return nh3.clean(
+    cleaned = nh3.clean(
         html,
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
+        attribute_filter=_attribute_filter,
         url_schemes=URL_SCHEMES,
         link_rel="noopener noreferrer nofollow",
     )
+    # nh3's output quotes and escapes every attribute, so this pattern sees well-formed tags only.
+    return _IMG.sub(_external_image_as_link, cleaned) if "<img" in cleaned else cleaned
 
 
 # Python-Markdown's link parser is quadratic in the number of unmatched "[" in one paragraph

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, F, Max, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from .models import Article, ArticleRevision, ArticleVote, SearchQueryLog, Solution, Symptom, System
@@ -281,9 +281,18 @@ def article_list_with_authors(*, user: AnyUser = None) -> QuerySet[Article]:
     return article_list(user=user).select_related("author")
 
 
+def symptom_visible_q(user: AnyUser) -> Q:
+    """Staff see every symptom; others only those with no article or at least one published article
+    (a symptom written for a draft is as unpublished as the draft)."""
+    if is_staff(user):
+        return Q()
+    links = Symptom.articles.through.objects.filter(symptom_id=OuterRef("pk"))
+    return ~Exists(links) | Exists(links.filter(article__status=Article.Status.PUBLISHED))
+
+
 def symptom_list(*, user: AnyUser = None) -> QuerySet[Symptom]:
-    """Symptoms with signatures, the linked articles this user may see, and solutions in rank order."""
-    return Symptom.objects.select_related("system").prefetch_related(
+    """Symptoms this user may see, with signatures, their visible articles, and solutions in rank order."""
+    return Symptom.objects.filter(symptom_visible_q(user)).select_related("system").prefetch_related(
         "signatures",
         Prefetch("articles", queryset=_visible_article_ids(user)),
         Prefetch("symptomsolution_set", queryset=Symptom.solutions.through.objects.order_by("rank", "pk")),

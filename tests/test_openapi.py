@@ -110,3 +110,11 @@ def test_operations_document_their_error_answers_and_public_reads_need_no_creden
     assert {"400", "401", "403", "413"} <= set(filing["responses"])
     assert {} not in schema["paths"]["/api/v1/incidents/"]["get"]["security"]
     assert {} not in schema["paths"]["/api/v1/check-runs/"]["get"]["security"]
+
+
+@pytest.mark.parametrize("url", ["/api/schema/", "/api/docs/", "/api/redoc/"])
+def test_schema_and_docs_need_a_login_when_public_read_is_off(client, settings, user, url):
+    settings.TRIAGE_PUBLIC_READ = False
+    assert client.get(url).status_code in (401, 403)
+    client.force_login(user)
+    assert client.get(url).status_code == 200

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.core import signing
 from django.db.models import QuerySet
+from django.utils.crypto import constant_time_compare
 
 from .hooks import escalation_url
 from .limits import CONTEXT_FIELDS
@@ -129,10 +131,24 @@ def walkthrough_is_owner(walkthrough: Walkthrough, *, user: Any, session_key: st
     return walkthrough.user_id is None and bool(session_key) and walkthrough.session_key == session_key
 
 
-def walkthrough_can_view(walkthrough: Walkthrough, *, user: Any, session_key: str | None) -> bool:
-    """Owners, and any signed-in colleague holding the link (shared links); anonymous visitors only their own."""
-    return walkthrough_is_owner(walkthrough, user=user, session_key=session_key) or \
-        bool(getattr(user, "is_authenticated", False))
+_SHARE_SIGNER = signing.Signer(salt="trees.walkthrough.share")
+
+
+def walkthrough_share_token(walkthrough: Walkthrough) -> str:
+    """The secret part of a walkthrough's share link: ids are sequential, so the id alone proves nothing."""
+    return _SHARE_SIGNER.signature(str(walkthrough.pk))
+
+
+def walkthrough_share_url(walkthrough: Walkthrough, path: str | None = None) -> str:
+    return f"{path or walkthrough.get_absolute_url()}?share={walkthrough_share_token(walkthrough)}"
+
+
+def walkthrough_can_view(walkthrough: Walkthrough, *, user: Any, session_key: str | None, share: str = "") -> bool:
+    """Owners (and staff); a signed-in colleague only with the share link; anonymous visitors only their own."""
+    if walkthrough_is_owner(walkthrough, user=user, session_key=session_key):
+        return True
+    return bool(getattr(user, "is_authenticated", False)) and bool(share) and \
+        constant_time_compare(share, walkthrough_share_token(walkthrough))
 
 
 # --- transcripts and escalation ------------------------------------------------------------------------
@@ -168,7 +184,7 @@ def walkthrough_transcript_lines(walkthrough: Walkthrough) -> list[str]:
         else:
             text += " — (not answered yet)"
         lines.append(text)
-    lines.append(f"Walkthrough: {_absolute(walkthrough.get_absolute_url())}")
+    lines.append(f"Walkthrough: {_absolute(walkthrough_share_url(walkthrough))}")
     return lines
 
 

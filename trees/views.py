@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
@@ -71,7 +72,8 @@ def _walkthrough_or_404(request: HttpRequest, system_slug: str, slug: str, pk: i
     walkthrough = (Walkthrough.objects.select_related("tree__system", "tree__entry_node", "user")
                    .filter(pk=pk, tree__system__slug=system_slug, tree__slug=slug).first())
     if walkthrough is None or not selectors.walkthrough_can_view(walkthrough, user=request.user,
-                                                            session_key=_session_key(request)):
+                                                            session_key=_session_key(request),
+                                                            share=request.GET.get("share", "")[:100]):
         raise Http404("No such walkthrough.")
     return walkthrough
 
@@ -176,12 +178,16 @@ def _step_context(request: HttpRequest, walkthrough: Walkthrough, number: int, *
     if not notice and previous is not None and previous.answered_by_check and not step.is_answered:
         said = f" ({previous.check_message})" if previous.check_message else ""
         notice = f"The check answered step {previous.order}: {previous.check_state.upper()}{said}."
-    breadcrumbs = [{"step": s, "url": walkthrough.step_url(s.order), "current": s.order == number} for s in steps]
+    # A colleague reading a shared link keeps the share token from step to step.
+    share = "" if owner else f"?share={selectors.walkthrough_share_token(walkthrough)}"
+    breadcrumbs = [{"step": s, "url": walkthrough.step_url(s.order) + share, "current": s.order == number}
+                   for s in steps]
     return {
         "walkthrough": walkthrough, "tree": walkthrough.tree, "system": walkthrough.tree.system,
         "step": step, "node": node, "steps": steps, "breadcrumbs": breadcrumbs, "number": number,
         "is_last": is_last, "is_owner": owner, "options": node_options(node) if node else [],
         "step_url": walkthrough.step_url(number),
+        "share_url": selectors.walkthrough_share_url(walkthrough, walkthrough.step_url(number)) if owner else "",
         "next_url": walkthrough.step_url(number + 1) if number < len(steps) else None,
         "run": run, "pending": pending, "asked_to_check": asked,
         "check_unknown": bool(step.check_state == CheckState.UNKNOWN),
@@ -265,7 +271,8 @@ def _answer(request: HttpRequest, walkthrough: Walkthrough, number: int) -> Http
 @require_safe
 def walkthrough_resume(request: HttpRequest, system_slug: str, slug: str, pk: int) -> HttpResponse:
     walkthrough = _walkthrough_or_404(request, system_slug, slug, pk)
-    return redirect(walkthrough.step_url(max(1, walkthrough.steps.count())))
+    share = request.GET.get("share", "")[:100]
+    return redirect(walkthrough.step_url(max(1, walkthrough.steps.count())) + (f"?share={quote(share)}" if share else ""))
 
 
 @require_POST

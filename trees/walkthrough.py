@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from diagnostics.models import Check, CheckRun, CheckState
 from diagnostics.services import check_create, check_runs_queue
+from diagnostics.targets import split_host_port
 
 from .context import context_clean, context_host_allowed
 from .exceptions import WalkthroughError
@@ -42,6 +43,12 @@ def _check_for_context(node: TreeNode, context: dict[str, Any], user: Any) -> tu
     host = context.get("host", "")
     if host and not context_host_allowed(host):
         return check, f"{host} is not a host checks may reach, so the check ran as defined."
+    # A log line may move the check to another port or path of the host it already watches, never to
+    # another host: a tree would otherwise turn every matched line into a probe of a new host:port.
+    own_host, new_host = _target_host(check.target), _target_host(target)
+    if not own_host or own_host != new_host:
+        return check, (f"{new_host or target} is not the host this check watches ({own_host or 'none'}), "
+                       "so the check ran as defined.")
     slug = f"{check.slug[:90]}-at-{hashlib.sha256(target.encode()).hexdigest()[:10]}"
     derived = Check.objects.filter(slug=slug).first()
     if derived is None:
@@ -60,6 +67,17 @@ def _check_for_context(node: TreeNode, context: dict[str, Any], user: Any) -> tu
         except IntegrityError:  # created meanwhile by a parallel walkthrough
             derived = Check.objects.get(slug=slug)
     return derived, f"Ran against {target} (from your log)."
+
+
+def _target_host(target: str) -> str:
+    """The host a check target names (URL, host:port, [v6]:port or a bare host); "" when it names none."""
+    if not target or target.startswith("env:"):
+        return ""
+    try:
+        host, _port = split_host_port(target, 1)  # any default: only the host matters
+    except ValueError:
+        return ""
+    return host.strip("[]").lower().rstrip(".")
 
 
 def _can_run_checks(user: Any) -> bool:

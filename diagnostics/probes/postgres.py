@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 
@@ -67,11 +68,18 @@ async def probe_postgres(spec: CheckSpec, ctx: ProbeContext) -> ProbeOutcome:
         version = connection.info.server_version
         if query:
             try:
-                async with connection.cursor() as cursor:
-                    await cursor.execute(query)
-                    if cursor.description:
-                        names = [column.name for column in cursor.description]
-                        rows = [dict(zip(names, row, strict=False)) for row in await cursor.fetchmany(20)]
+                # One statement (a prepared statement cannot hold several, so no "COMMIT; ..." escape),
+                # inside a READ ONLY transaction that is always rolled back.
+                await connection.execute("BEGIN TRANSACTION READ ONLY")
+                try:
+                    async with connection.cursor() as cursor:
+                        await cursor.execute(query, prepare=True)
+                        if cursor.description:
+                            names = [column.name for column in cursor.description]
+                            rows = [dict(zip(names, row, strict=False)) for row in await cursor.fetchmany(20)]
+                finally:
+                    with contextlib.suppress(psycopg.Error):  # a broken connection keeps the first error
+                        await connection.execute("ROLLBACK")
             except psycopg.Error as exc:
                 sqlstate = getattr(exc, "sqlstate", "") or ""
                 detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

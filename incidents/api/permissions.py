@@ -52,3 +52,13 @@ class StaffOnly(SignedIn):
             self.message = "Only staff manage webhook endpoints."
             return False
         return request.method in SAFE_METHODS or key_allows_staff_write(request, self)
+
+
+class StaffReadsEscalationLevels(StaffOnly):
+    """Escalation levels carry pager and chat hook URLs: staff only, reads included."""
+
+    def has_permission(self, request: Request, view: object) -> bool:
+        allowed = super().has_permission(request, view)
+        if not allowed and request.user.is_authenticated and not request.user.is_staff:
+            self.message = "Only staff see and change escalation levels: they hold hook URLs."
+        return allowed

@@ -17,7 +17,9 @@ from ..models import (
     TimelineEvent,
     WebhookDelivery,
     WebhookEndpoint,
+    title_line_problem,
 )
+from ..webhooks import outbound_url_problem
 
 User = get_user_model()
 
@@ -48,6 +50,9 @@ class EscalationLevelSerializer(serializers.ModelSerializer):
         model = EscalationLevel
         fields = ["id", "order", "name", "email", "webhook_url", "webhook_secret", "active"]
         extra_kwargs = {"webhook_secret": {"write_only": True}}
+
+    def validate_webhook_url(self, value: str) -> str:
+        return _outbound_url(value)
 
     def to_representation(self, instance: EscalationLevel) -> dict:
         data = super().to_representation(instance)
@@ -83,8 +88,14 @@ class IncidentSerializer(serializers.ModelSerializer):
         return incident.get_absolute_url()
 
 
+def _single_line_title(value: str) -> None:
+    problem = title_line_problem(value)
+    if problem:
+        raise serializers.ValidationError(problem)
+
+
 class IncidentCreateSerializer(serializers.Serializer):
-    title = serializers.CharField(max_length=200)
+    title = serializers.CharField(max_length=200, validators=[_single_line_title])
     system = serializers.SlugRelatedField(slug_field="slug", queryset=System.objects.all())
     severity = serializers.SlugRelatedField(slug_field="slug", queryset=Severity.objects.all())
     what_happened = serializers.CharField(max_length=50_000)
@@ -100,7 +111,7 @@ class IncidentCreateSerializer(serializers.Serializer):
 
 
 class IncidentUpdateSerializer(serializers.Serializer):
-    title = serializers.CharField(max_length=200, required=False)
+    title = serializers.CharField(max_length=200, required=False, validators=[_single_line_title])
     system = serializers.SlugRelatedField(slug_field="slug", queryset=System.objects.all(), required=False)
     severity = serializers.SlugRelatedField(slug_field="slug", queryset=Severity.objects.all(), required=False)
     commander = UsernameField(required=False, allow_null=True)
@@ -219,6 +230,17 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "url", "secret", "events", "active", "format", "created_at"]
         read_only_fields = ["created_at"]
         extra_kwargs = {"secret": {"write_only": True, "min_length": 16}}
+
+    def validate_url(self, value: str) -> str:
+        return _outbound_url(value)
+
+
+def _outbound_url(value: str) -> str:
+    """Webhook and escalation-hook URLs are vetted like check targets (updates skip the model's clean)."""
+    problem = outbound_url_problem(value)
+    if problem:
+        raise serializers.ValidationError(problem)
+    return value
 
 
 class WebhookDeliverySerializer(serializers.ModelSerializer):

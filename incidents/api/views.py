@@ -32,7 +32,7 @@ from ..services.lifecycle import (
 )
 from ..services.webhooks import webhook_endpoint_create
 from . import serializers as s
-from .permissions import SignedIn, SignedInStaffWrites, StaffOnly
+from .permissions import SignedIn, SignedInStaffWrites, StaffOnly, StaffReadsEscalationLevels
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
@@ -262,13 +262,13 @@ class SeverityViewSet(ProtectedDeleteMixin, viewsets.ModelViewSet):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Escalation levels, in order (on-call, manager, ...)"),
+    list=extend_schema(summary="Escalation levels, in order (on-call, manager, ...); staff only"),
     create=extend_schema(summary="Add an escalation level (staff)"),
 )
 class EscalationLevelViewSet(viewsets.ModelViewSet):
     queryset = EscalationLevel.objects.order_by("order")
     serializer_class = s.EscalationLevelSerializer
-    permission_classes = [SignedInStaffWrites]
+    permission_classes = [StaffReadsEscalationLevels]
     pagination_class = None
     filter_backends: list = []
 

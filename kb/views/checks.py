@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from common.htmx import render_page_or_fragment, vary_on_htmx, wants_fragment
+from diagnostics.access import diagnostics_read_required
 from diagnostics.selectors import batch_progress, batch_runs
 
 from .. import selectors
@@ -81,6 +82,7 @@ def symptom_checks_run_view(request: HttpRequest, pk: int) -> HttpResponse:
     return _queued(request, batch, runs, symptom.system.get_absolute_url())
 
 
+@diagnostics_read_required
 @require_GET
 def check_results(request: HttpRequest, batch: uuid.UUID) -> HttpResponse:
     slug = request.GET.get("system")

@@ -1,9 +1,11 @@
 """Every check type against real loopback targets, in every state it can reach."""
 
+import dataclasses
 import ipaddress
 import os
 
 import psutil
+import psycopg
 import pytest
 
 from diagnostics.engine import run_sync
@@ -82,10 +84,10 @@ def test_http_redirect_to_a_host_outside_the_allowlist_is_refused(run_check, htt
 
 
 def test_http_sends_method_headers_and_body(run_check, http_stub, monkeypatch):
-    monkeypatch.setenv("TRIAGE_TEST_TOKEN", "s3cret-token-value")
+    monkeypatch.setenv("TRIAGE_SECRET_TEST_TOKEN", "s3cret-token-value")
     result = run_check("http", f"{http_stub.url}/health",
                        parameters={"method": "POST", "body": '{"ping": 1}',
-                                   "headers": {"Authorization": "env:TRIAGE_TEST_TOKEN", "X-Trace": "t1"}})
+                                   "headers": {"Authorization": "env:TRIAGE_SECRET_TEST_TOKEN", "X-Trace": "t1"}})
     assert result.state == "ok"
     method, target, headers = http_stub.requests[-1]
     assert (method, target) == ("POST", "/health")
@@ -280,6 +282,24 @@ def test_postgres_session_is_read_only(run_check):
     result = run_check("postgres", POSTGRES_URL, parameters={"query": "CREATE TABLE triage_should_not_exist (a int)"})
     assert result.state == "unknown"
     assert "read-only transaction" in result.message
+
+
+def test_postgres_query_cannot_leave_its_read_only_transaction():
+    from diagnostics.engine import EngineSettings, run_specs_sync
+    from diagnostics.models import Check
+    from diagnostics.services import check_spec_build
+
+    escape = "COMMIT; SET default_transaction_read_only = off; COMMIT; CREATE TABLE triage_should_not_exist_2 (a int)"
+    # Validation refuses several statements; the probe must hold even for a row written around it.
+    check = Check(name="t", slug="t", type="postgres", target=POSTGRES_URL, parameters={"query": escape},
+                  conditions=[], retries=0)
+    spec = dataclasses.replace(check_spec_build(check), invalid="")
+    result = run_specs_sync([spec], EngineSettings.from_settings())[0]
+    assert result.state == "unknown"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as connection:
+        exists = connection.execute("SELECT to_regclass('triage_should_not_exist_2')").fetchone()[0]
+        connection.execute("DROP TABLE IF EXISTS triage_should_not_exist_2")
+    assert exists is None
 
 
 def test_postgres_unknown_when_nothing_listens(run_check, free_port):

@@ -88,11 +88,11 @@ def test_secret_header_must_be_an_env_reference():
 
 
 def test_env_referenced_secret_is_used_but_never_shown(run_check, monkeypatch, client, staff_user, http_stub):
-    monkeypatch.setenv("TRIAGE_TEST_SECRET", "very-secret-token-987")
+    monkeypatch.setenv("TRIAGE_SECRET_TEST_X", "very-secret-token-987")
     http_stub.routes["/echo"] = lambda method, target, headers, body: (
         200, {"Content-Type": "text/plain"}, f"you sent {headers.get('x-api-key')}".encode())
     check = check_create(name="Echo", slug="echo", type="http", target=f"{http_stub.url}/echo",
-                         parameters={"headers": {"X-Api-Key": "env:TRIAGE_TEST_SECRET"}},
+                         parameters={"headers": {"X-Api-Key": "env:TRIAGE_SECRET_TEST_X"}},
                          conditions=["[BODY] == pat(*very-secret*)"])
     from diagnostics.services import check_runs_execute, check_runs_queue
 
@@ -109,13 +109,13 @@ def test_env_referenced_secret_is_used_but_never_shown(run_check, monkeypatch, c
                 f"/api/v1/checks/{check.pk}/", "/diagnostics/checks/export.yml"):
         body = client.get(url).content.decode()
         assert "very-secret-token-987" not in body, url
-    assert "env:TRIAGE_TEST_SECRET" in client.get(f"/api/v1/checks/{check.pk}/").content.decode()
+    assert "env:TRIAGE_SECRET_TEST_X" in client.get(f"/api/v1/checks/{check.pk}/").content.decode()
 
 
 def test_missing_env_secret_is_unknown(run_check, http_stub):
-    result = run_check("http", f"{http_stub.url}/health", parameters={"headers": {"Authorization": "env:TRIAGE_NOT_SET_X"}})
+    result = run_check("http", f"{http_stub.url}/health", parameters={"headers": {"Authorization": "env:TRIAGE_SECRET_NOT_SET_X"}})
     assert result.state == "unknown"
-    assert result.message == "environment variable TRIAGE_NOT_SET_X is not set on the worker"
+    assert result.message == "environment variable TRIAGE_SECRET_NOT_SET_X is not set on the worker"
 
 
 def test_there_is_no_command_check_type():
@@ -123,3 +123,35 @@ def test_there_is_no_command_check_type():
         check_create(name="x", slug="x", type="shell", target="rm -rf /")
     assert "type" in error.value.message_dict
     assert not Check.objects.exists()
+
+
+@pytest.mark.parametrize("name", ["DATABASE_URL", "REDIS_URL", "DJANGO_SECRET_KEY", "PGPASSWORD", "TRIAGE_SECRET_"])
+def test_a_check_may_not_reference_settings_variables(name):
+    for target, parameters in ((f"env:{name}", {}), ("postgresql://localhost/x", {"password": f"env:{name}"})):
+        with pytest.raises(ValidationError) as error:
+            check_create(name="x", slug="x", type="postgres", target=target, parameters=parameters)
+        assert "TRIAGE_SECRET_*" in str(error.value)
+    assert not Check.objects.exists()
+
+
+def test_a_settings_variable_is_refused_at_run_time_too(monkeypatch, http_stub):
+    from diagnostics.engine import EngineSettings, run_specs_sync
+    from diagnostics.services import check_spec_build
+
+    monkeypatch.setenv("DATABASE_URL", "postgres://app:hunter22@db/app")
+    # Saved before the prefix rule existed (or written straight into the table): no validation on the way.
+    check = Check(name="t", slug="t", type="http", target=f"{http_stub.url}/health", retries=0,
+                  parameters={"headers": {"X-Api-Key": "env:DATABASE_URL"}}, conditions=[])
+    result = run_specs_sync([check_spec_build(check)], EngineSettings.from_settings())[0]
+    assert result.state == "unknown"
+    assert "TRIAGE_SECRET_*" in result.message
+    assert "hunter22" not in json.dumps(result.evidence)
+
+
+def test_url_user_info_never_reaches_evidence(run_check, http_stub):
+    host = http_stub.url.split("://", 1)[1]
+    result = run_check("http", f"http://alice-token-42@{host}/health")
+    stored = json.dumps({"message": result.message, "evidence": result.evidence})
+    assert result.state == "ok", result.message
+    assert "alice-token-42" not in stored
+    assert "[redacted]@" in stored

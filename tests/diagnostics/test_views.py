@@ -60,16 +60,38 @@ def test_anonymous_cannot_run_checks(client, check):
     assert not CheckRun.objects.exists()
 
 
-def test_check_detail_shows_history_uptime_and_evidence(client, check, django_capture_on_commit_callbacks):
+def test_check_detail_shows_history_uptime_and_evidence(client, user, check, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         check_runs_queue(checks=[check])
         check_runs_queue(checks=[check])
+    client.force_login(user)
     body = client.get(f"/diagnostics/checks/{check.pk}/").content.decode()
     assert "100%" in body
     assert "<svg" in body and "polyline" in body
     run = CheckRun.objects.first()
     evidence = client.get(f"/diagnostics/runs/{run.pk}/").content.decode()
     assert "status_line" in evidence and "HTTP/1.1 200 OK" in evidence
+
+
+def test_run_pages_need_a_login_by_default(client, user, check, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        batch, runs = check_runs_queue(checks=[check])
+    pages = [f"/diagnostics/runs/{runs[0].pk}/", f"/diagnostics/batches/{batch}/", f"/diagnostics/checks/{check.pk}/",
+             f"/check-results/{batch}/"]
+    for url in pages:
+        response = client.get(url)
+        assert response.status_code == 302 and "/accounts/login/" in response["Location"], url
+        assert "status_line" not in response.content.decode()
+    client.force_login(user)
+    for url in pages:
+        assert client.get(url).status_code == 200, url
+
+
+def test_public_diagnostics_setting_opens_run_pages(client, check, settings, django_capture_on_commit_callbacks):
+    settings.TRIAGE_PUBLIC_DIAGNOSTICS = True
+    with django_capture_on_commit_callbacks(execute=True):
+        _batch, runs = check_runs_queue(checks=[check])
+    assert "status_line" in client.get(f"/diagnostics/runs/{runs[0].pk}/").content.decode()
 
 
 def test_staff_creates_check_and_parse_errors_are_shown(client, staff_user):

@@ -21,7 +21,7 @@ checks:
   parameters:
     method: GET
     headers:
-      Authorization: env:AGENT_FACTORY_TOKEN
+      Authorization: env:TRIAGE_SECRET_AGENT_FACTORY_TOKEN
   conditions:
   - '[STATUS] == 200'
   - '[BODY].json.components.database == healthy'
@@ -51,7 +51,7 @@ def test_export_import_export_is_byte_identical():
 def test_import_keeps_every_field():
     checks_import_yaml(DOCUMENT)
     check = Check.objects.get(slug="agent-factory-health")
-    assert check.parameters == {"method": "GET", "headers": {"Authorization": "env:AGENT_FACTORY_TOKEN"}}
+    assert check.parameters == {"method": "GET", "headers": {"Authorization": "env:TRIAGE_SECRET_AGENT_FACTORY_TOKEN"}}
     assert check.conditions == ["[STATUS] == 200", "[BODY].json.components.database == healthy"]
     assert (check.timeout_seconds, check.warning_threshold, check.critical_threshold) == (2.5, 500, 2000)
     assert (check.interval_seconds, check.failure_threshold, check.success_threshold) == (60, 3, 1)

@@ -20,6 +20,8 @@ def _incident_defaults(db, settings, tmp_path):
     # Fast hashing: these tests create several users each; PBKDF2 would dominate their run time.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.TRIAGE_INCIDENT_NOTIFY_EMAILS = []
+    # The receivers in these tests listen on loopback, which webhooks refuse unless listed.
+    settings.TRIAGE_WEBHOOK_ALLOWED_TARGETS = ["127.0.0.1"]
     severities_ensure_defaults()
 
 
@@ -68,6 +70,7 @@ class StubReceiver:
         self.statuses = list(statuses)
         self.requests: list[dict] = []
         self.get_status = 200  # what GET answers (switch it to simulate an outage and its fix)
+        self.answer: bytes | None = None  # what POST answers instead of {"ok": ...}
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -76,7 +79,7 @@ class StubReceiver:
                 body = self.rfile.read(length)
                 receiver.requests.append({"headers": dict(self.headers), "body": body, "path": self.path})
                 status = receiver.statuses.pop(0) if len(receiver.statuses) > 1 else receiver.statuses[0]
-                payload = json.dumps({"ok": status < 300}).encode()
+                payload = receiver.answer or json.dumps({"ok": status < 300}).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))

@@ -95,7 +95,8 @@ def test_comments_by_whoever_can_see_the_incident(request, api_client, filed, na
 def test_only_staff_change_severities_and_escalation_levels(request, api_client, name, read, write):
     client = as_user(api_client, who(request, name))
     assert client.get("/api/v1/incident-severities/").status_code == read
-    assert client.get("/api/v1/incident-escalation-levels/").status_code == read
+    assert client.get("/api/v1/incident-escalation-levels/").status_code == (read if name in ("anonymous", "staff_user")
+                                                                             else 403)  # hook URLs: staff only
     created = client.post("/api/v1/incident-severities/", {
         "name": "Sev0", "slug": "sev0", "rank": 0, "response_target": "00:02:00", "escalation_target": "00:05:00",
     }, format="json")
@@ -311,6 +312,31 @@ def test_staff_manage_webhooks_and_read_the_delivery_log(api_client, staff_user)
     assert deliveries["count"] == 0 and deliveries["results"] == []
 
 
+def test_a_webhook_to_an_internal_address_is_refused_with_a_clear_message(api_client, staff_user, settings):
+    settings.TRIAGE_WEBHOOK_ALLOWED_TARGETS = []
+    client = as_user(api_client, staff_user)
+    for url in ("http://169.254.169.254/latest/meta-data/", "http://127.0.0.1:9/hook", "http://10.1.2.3/"):
+        response = client.post("/api/v1/incident-webhooks/", {
+            "name": "meta", "url": url, "secret": "a-long-shared-secret"}, format="json")
+        assert response.status_code == 400, url
+        assert "internal address" in str(response.json()) and "TRIAGE_WEBHOOK_ALLOWED_TARGETS" in str(response.json())
+    level = client.post("/api/v1/incident-escalation-levels/", {
+        "order": 7, "name": "Pager", "webhook_url": "http://169.254.169.254/"}, format="json")
+    assert level.status_code == 400 and "internal address" in str(level.json())
+    created = client.post("/api/v1/incident-escalation-levels/", {"order": 7, "name": "Pager"}, format="json")
+    patched = client.patch(f"/api/v1/incident-escalation-levels/{created.json()['id']}/",
+                           {"webhook_url": "http://[::ffff:169.254.169.254]/"}, format="json")
+    assert patched.status_code == 400
+    assert not WebhookEndpoint.objects.exists()
+
+
+def test_escalation_levels_with_hook_urls_are_hidden_from_read_keys(api_client, user):
+    key = api_key_create(user=user, scopes=["read"])[1]
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    response = api_client.get("/api/v1/incident-escalation-levels/")
+    assert response.status_code == 403 and "hook URLs" in str(response.json())
+
+
 def test_staff_read_key_lists_webhooks_but_cannot_add_one(api_client, staff_user):
     key = api_key_create(user=staff_user, scopes=["read"])[1]
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
@@ -334,3 +360,16 @@ def test_incident_endpoints_are_in_the_schema_without_warnings(capsys):
         assert path in schema["paths"], path
     parameters = schema["paths"]["/api/v1/incidents/"]["post"]["parameters"]
     assert any(p["name"] == "Idempotency-Key" for p in parameters)
+
+
+def test_a_title_with_a_line_break_is_refused_by_the_api_and_the_service(api_client, user, body, open_incident, filed):
+    from django.core.exceptions import ValidationError
+
+    client = as_user(api_client, user)
+    response = client.post(URL, {**body, "title": "Disk full\r\nBcc: everyone@example.com"}, format="json")
+    assert response.status_code == 400 and "single line" in str(response.json())
+    edit = client.patch(f"{URL}{filed.pk}/", {"title": "Still\nbroken"}, format="json")
+    assert edit.status_code in (400, 403, 405)
+    with pytest.raises(ValidationError, match="single line"):
+        open_incident(title="Disk full\u2028second line")
+    assert Incident.objects.count() == 1

@@ -1,5 +1,6 @@
 """Diagnostic bundles are read without trusting them: traversal, links and bombs get nowhere."""
 
+import dataclasses
 import gzip
 import io
 import tarfile
@@ -145,3 +146,46 @@ def test_plain_gzip_of_a_tar_with_devices_skips_them():
     members, report = read(tar_gz([(fifo, None)]))
     assert members == {} and report.skipped[0]["reason"] == "special file"
     assert gzip  # gzip is what tar_gz writes
+
+
+def test_gzip_members_are_decompressed_inside_the_bundle_budget():
+    text = b"ERROR database is locked\n" * 8000  # 200 KB each, a few hundred bytes compressed
+    raw = tar_gz([file_member(f"logs/app-{n}.log.gz", gzip.compress(text)) for n in range(20)])
+    assert len(raw.getvalue()) < 20 * 1024
+    report = BundleReport()
+    yielded = 0
+    members = []
+    for name, data in bundle_iter_text_members(raw, filename="bundle.tar.gz", limits=LIMITS, report=report):
+        assert data[:2] != b"\x1f\x8b"  # the matcher gets text, never something to inflate again
+        yielded += len(data)
+        members.append(name)
+    assert members and members[0] == "logs/app-0.log.gz"
+    assert yielded <= LIMITS.max_total_bytes
+    assert report.total_bytes <= LIMITS.max_total_bytes + 64 * 1024
+    assert any("size limit" in notice for notice in report.notices)
+
+
+def test_a_member_compressed_twice_is_skipped():
+    raw = tar_gz([file_member("app.log.gz", gzip.compress(gzip.compress(b"ERROR x\n")))])
+    members, report = read(raw)
+    assert members == {}
+    assert report.skipped == [{"name": "app.log.gz", "reason": "compressed more than once"}]
+
+
+def test_an_oversized_pax_header_is_refused_before_it_is_parsed():
+    import time
+
+    info = tarfile.TarInfo("app.log")
+    info.pax_headers = {"comment": "x" * 2_000_000}
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w:gz", format=tarfile.PAX_FORMAT) as archive:
+        data = b"ERROR x\n"
+        info.size = len(data)
+        archive.addfile(info, io.BytesIO(data))
+    raw.seek(0)
+    big = dataclasses.replace(LIMITS, max_total_bytes=50 * 1024 * 1024)
+    started = time.perf_counter()
+    members, report = read(raw, limits=big)
+    assert time.perf_counter() - started < 1
+    assert members == {}
+    assert any("tar header carries" in notice for notice in report.notices)

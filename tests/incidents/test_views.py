@@ -325,3 +325,10 @@ def test_attachments_download_for_viewers_only_and_never_inline(client, user, ot
     assert response["Content-Type"] == "application/octet-stream"
     assert response["Content-Disposition"].startswith("attachment;")
     assert b"".join(response.streaming_content) == b"<script>alert(1)</script>"
+
+
+def test_a_title_with_a_line_break_is_refused_by_the_form(client, user, system):
+    client.force_login(user)
+    response = client.post(reverse("incidents:new"), form_data(system, title="Disk full\nBcc: everyone@example.com"))
+    assert "single line" in response.content.decode()
+    assert Incident.objects.count() == 0

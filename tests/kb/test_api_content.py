@@ -225,3 +225,18 @@ def test_browsable_api_renders_for_a_signed_in_browser(api_client, staff_user):
     response = api_client.get("/api/v1/articles/", HTTP_ACCEPT="text/html")
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/html")
+
+
+def test_symptoms_of_draft_only_articles_are_not_public(api_client, django_user_model):
+    system = SystemFactory(slug="hermes")
+    secret = SymptomFactory(system=system, title="Unreleased failure mode")
+    secret.articles.add(ArticleFactory(system=system, status="draft"))
+    mixed = SymptomFactory(system=system, title="Port in use")
+    mixed.articles.add(ArticleFactory(system=system, status="draft"), ArticleFactory(system=system))
+    standalone = SymptomFactory(system=system, title="Seen in logs")
+
+    assert sorted(ids(api_client.get("/api/v1/symptoms/?system=hermes"))) == sorted([mixed.pk, standalone.pk])
+    assert api_client.get(f"/api/v1/symptoms/{secret.pk}/").status_code == 404
+    staff = django_user_model.objects.create_user("editor", password="x", is_staff=True)
+    api_client.force_authenticate(staff)
+    assert api_client.get(f"/api/v1/symptoms/{secret.pk}/").status_code == 200

@@ -83,3 +83,20 @@ def test_indented_hash_lines_inside_code_fences_stay_code():
 
 def test_four_spaces_before_a_hash_is_still_a_code_block():
     assert "<h2" not in render_markdown("Intro\n\n    ## not a heading\n").html
+
+
+def test_id_and_class_survive_only_where_the_renderer_puts_them():
+    rendered = render_markdown(
+        "## Restart {: #restart .btn }\n\n```python\nimport os\n```\n\n"
+        '<p id="login-form" class="modal">x</p>\n\n<div class="highlight secret-banner">y</div>\n')
+    html = rendered.html
+    assert '<h2 id="restart">' in html and 'href="#restart"' in rendered.toc_html
+    assert '<span class="kn">import</span>' in html and '<div class="highlight">' in html
+    assert "login-form" not in html and "modal" not in html and "btn" not in html and "secret-banner" not in html
+
+
+def test_external_images_become_links_and_local_ones_stay():
+    html = render_markdown("![diagram](https://tracker.example/pixel.png) ![ours](/media/kb/flow.png)").html
+    assert "<img" in html and 'src="/media/kb/flow.png"' in html
+    assert 'src="https://tracker.example' not in html
+    assert '<a href="https://tracker.example/pixel.png" rel="noopener noreferrer nofollow">diagram</a>' in html

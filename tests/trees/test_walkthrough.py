@@ -319,3 +319,13 @@ def test_analytics_count_starts_completions_outcomes_and_flag_abandons(tree, use
     assert 119 <= by_key["running"].median_seconds <= 121
     assert ("fixed-config", "Reload the configuration", "resolved", 2) in stats.exits
     assert ("escalate", "Call the shop on-call engineer", "escalated", 1) in stats.exits
+
+
+def test_a_log_line_cannot_move_a_tree_check_to_another_host(tree, walk, settings):
+    settings.TRIAGE_CHECK_ALLOWED_TARGETS = ["127.0.0.0/8", "::1", "localhost"]
+    node = tree.nodes.get(key="port")
+    node.check_target = "{host}:{port}"
+    node.save()
+    walkthrough = walk({"host": "127.0.0.2", "port": "6379"})  # allowlisted, but not the check's own host
+    assert not Check.objects.filter(slug__startswith="shop-api-port-at-").exists()
+    assert "is not the host this check watches" in walkthrough.steps.get(order=2).check_message

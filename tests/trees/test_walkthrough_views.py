@@ -151,10 +151,19 @@ def test_restart_abandons_and_starts_over(client, started):
 
 
 def test_colleagues_can_view_a_shared_link_but_not_answer(client, started, other_user):
+    share_url = client.get(started.step_url(1)).context["share_url"]
+    assert "?share=" in share_url
     client.force_login(other_user)
-    page = client.get(started.step_url(1))
+    page = client.get(share_url)
     assert page.status_code == 200 and "Start your own" in page.content.decode()
-    assert client.post(started.step_url(1), {"choice": "No"}).status_code == 403
+    assert client.post(share_url, {"choice": "No"}).status_code == 403
+
+
+def test_a_walkthrough_is_not_readable_by_its_id_alone(client, started, other_user):
+    client.force_login(other_user)
+    for url in (started.step_url(1), f"{started.get_absolute_url()}transcript/", started.get_absolute_url(),
+                started.step_url(1) + "?share=forged"):
+        assert client.get(url).status_code == 404, url
 
 
 def test_anonymous_visitors_see_only_their_own_walkthroughs(client, tree, started):

@@ -172,3 +172,41 @@ def test_lost_deliveries_are_requeued_by_the_relay(stub_receiver, django_capture
     assert webhook_deliveries_requeue(now=later) == 1
     delivery.refresh_from_db()
     assert delivery.status == WebhookDelivery.Status.SUCCEEDED and len(receiver.requests) == 1
+
+
+def test_a_url_that_became_internal_is_refused_at_send_time_and_never_called(stub_receiver, settings):
+    receiver = stub_receiver([200])
+    delivery = make_delivery(receiver.url)  # saved while loopback was allowed
+    settings.TRIAGE_WEBHOOK_ALLOWED_TARGETS = []
+    outcome = webhook_delivery_attempt(delivery_id=delivery.pk)
+    delivery.refresh_from_db()
+    assert outcome.status == WebhookDelivery.Status.FAILED and outcome.retry_in is None
+    assert "internal address" in delivery.error
+    assert receiver.requests == []
+
+
+def test_delivery_connects_to_the_vetted_address_and_keeps_the_name_in_host(stub_receiver, monkeypatch):
+    import ipaddress
+
+    from diagnostics import targets
+
+    receiver = stub_receiver([204])
+    port = receiver.url.rsplit(":", 1)[1].split("/")[0]
+    real = targets.resolve_blocking
+    monkeypatch.setattr(targets, "resolve_blocking", lambda host: [ipaddress.ip_address("127.0.0.1")]
+                        if host == "hooks.example.test" else real(host))
+    delivery = make_delivery(f"http://hooks.example.test:{port}/hook")
+    assert webhook_delivery_attempt(delivery_id=delivery.pk).status == WebhookDelivery.Status.SUCCEEDED
+    assert receiver.requests[0]["headers"]["Host"] == f"hooks.example.test:{port}"
+
+
+def test_only_a_short_scrubbed_excerpt_of_the_answer_is_kept(stub_receiver):
+    receiver = stub_receiver([500])
+    receiver.answer = (b"echo topsecret\n\x00 see http://admin:hunter2@10.0.0.5/x " + b"A" * 5000)
+    delivery = make_delivery(receiver.url)
+    webhook_delivery_attempt(delivery_id=delivery.pk)
+    delivery.refresh_from_db()
+    excerpt = delivery.response_excerpt
+    assert len(excerpt) <= 200 and "\n" not in excerpt and "\x00" not in excerpt
+    assert "topsecret" not in excerpt and "hunter2" not in excerpt
+    assert excerpt.startswith("echo [redacted] see http://[redacted]@10.0.0.5/x")
