@@ -5,7 +5,10 @@ class IncidentsConfig(AppConfig):
     name = "incidents"
 
     def ready(self) -> None:
+        from kb import hooks as kb_hooks
+
         from . import outbox
+        from .prefill import incident_prefill_url
         from .services.attachments import handle_attachment
         from .services.checks import handle_checks
         from .services.notifications import handle_incident_event
@@ -17,3 +20,5 @@ class IncidentsConfig(AppConfig):
         outbox.outbox_handler_register(outbox.TOPIC_CHECKS, handle_checks)
         outbox.outbox_handler_register(outbox.TOPIC_MATCH_REPORT, handle_match_report)
         outbox.outbox_handler_register(outbox.TOPIC_ATTACHMENT, handle_attachment)
+        # The knowledge base's match page offers "File an incident with this" through this builder.
+        kb_hooks.register_incident_prefill_url_builder(incident_prefill_url)

@@ -75,7 +75,7 @@ def symptoms_match_stream(stream: IO[bytes]) -> list[SymptomHit]:
     bad attachment cannot block the rest of the incident's follow-up work.
     """
     try:
-        result = symptom_match_stream(stream=stream)
+        result = symptom_match_stream(stream=stream, related=False)
     except MatchInputError as exc:
         logger.info("Matcher refused the input: %s", exc)
         return []
