@@ -20,6 +20,12 @@ class MatchForm(forms.Form):
         widget=forms.ClearableFileInput(attrs={"accept": ".log,.txt,.gz,.out,.err,text/plain,application/gzip"}),
     )
 
+    system = forms.ModelChoiceField(
+        label="System", required=False, to_field_name="slug", queryset=System.objects.order_by("name"),
+        empty_label="Any system (detected from the text)",
+        help_text="Only this system's known symptoms; its related articles first.",
+    )
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         limit_mb = max_input_bytes() // (1024 * 1024)

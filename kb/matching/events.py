@@ -33,6 +33,7 @@ _FRAME = re.compile(
 # Lines that open a trace or join two parts of one.
 _HEADER = re.compile(
     r"^(?:Traceback \(most recent call last\):|Exception in thread |Caused by: |panic: |Unhandled exception\. "
+    r"|\s*---> "
     r"|During handling of the above exception|The above exception was the direct cause)"
 )
 # Under a Python frame comes its source line and sometimes a ``^^^^`` marker, both indented.
@@ -96,13 +97,16 @@ def precedes_frame(buf: bytes, end: int) -> bool:
 
 
 def trace_continues(buf: bytes, start: int, end: int, line: str) -> tuple[bool, int]:
-    """Whether ``line`` (at buf[end:]) goes on with the trace before buf[start:]: every line between
-    belongs to a stack trace (frames, headers, indented source, and blank lines between chained parts,
-    with at least one frame or header among them), or none is between and ``line`` is a header itself.
+    """Whether ``line`` (at buf[end:]) goes on with the trace that ends before buf[start:]: it is a header
+    itself (``Caused by: ...``), or every line between is a trace line (frames, indented source, blank
+    lines) and one of them is a header (``During handling ...``, a new ``Traceback ...``). A plain line
+    right after the frames is a new event.
 
     Returns (continues, offset reached): the caller keeps the offset so no line is checked twice.
     """
-    position, seen_trace = start, False
+    if starts_trace(line):
+        return True, end
+    position, header = start, False
     while position < end:
         newline = buf.find(b"\n", position, end)
         stop = end if newline < 0 else newline
@@ -110,6 +114,6 @@ def trace_continues(buf: bytes, start: int, end: int, line: str) -> tuple[bool, 
         if between.strip():
             if not is_trace_line(between):
                 return False, position
-            seen_trace = True
+            header = header or starts_trace(between)
         position = stop + 1
-    return seen_trace or starts_trace(line), end
+    return header, end
