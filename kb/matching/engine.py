@@ -290,11 +290,13 @@ class Matcher:
             number = state.lines_before + offset + 1
             if literal_hits or pattern_hits:
                 self._record(state, buf, start, end, number, lines[position], literal_hits, pattern_hits or ())
-                _trace_event(state, buf, start, end, lines[position])
+                _trace_event(state, buf, start, end)
             elif error_word and not _CALM_LEVEL.search(masked[:80]):
                 line = lines[position].rstrip("\r")
                 # A stack trace is one event: its frames, and the later parts of a chained trace, are context.
-                if events.is_context(buf, start, line[:400]) or _trace_event(state, buf, start, end, line):
+                if not events.near_trace(buf, start, end):
+                    state.trace_block = None
+                elif events.is_context(buf, start, end) or _trace_event(state, buf, start, end):
                     continue
                 state.unknown.add(line[:DISPLAY_LINE_CHARS], masked, number)
         return newlines
@@ -368,17 +370,15 @@ class Matcher:
                     return
 
 
-def _trace_event(state: _ScanState, buf: bytes, start: int, end: int, line: str) -> bool:
+def _trace_event(state: _ScanState, buf: bytes, start: int, end: int) -> bool:
     """True when the line at buf[start:end] continues the stack trace an earlier line opened (only
     trace lines between them); otherwise opens a trace there if the line begins or ends one."""
-    if state.trace_block is buf and state.trace_end <= start:
-        continues, _ = events.trace_continues(buf, state.trace_end, start, line[:400])
-        if continues:
-            state.trace_end = end + 1
-            return True
+    if state.trace_block is buf and state.trace_end <= start and events.trace_continues(
+            buf, state.trace_end, start, end):
+        state.trace_end = end + 1
+        return True
     state.trace_block = None
-    head = line[:400]
-    if events.starts_trace(head) or events.follows_frame(buf, start) or events.precedes_frame(buf, end):
+    if events.opens_trace(buf, start, end):
         state.trace_block, state.trace_end = buf, end + 1
     return False
 
