@@ -22,7 +22,7 @@ class MatchForm(forms.Form):
 
     system = forms.ModelChoiceField(
         label="System", required=False, to_field_name="slug", queryset=System.objects.order_by("name"),
-        empty_label="Any system (detected from the text)",
+        empty_label="Any system (detected)",
         help_text="Only this system's known symptoms; its related articles first.",
     )
 
