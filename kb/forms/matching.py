@@ -24,6 +24,8 @@ class MatchForm(forms.Form):
         label="System", required=False, to_field_name="slug", queryset=System.objects.order_by("name"),
         empty_label="Any system (detected)",
         help_text="Only this system's known symptoms; its related articles first.",
+        # Not "id_system": the "make it a symptom" form shown in the results has a system field of its own.
+        widget=forms.Select(attrs={"id": "match-system"}),
     )
 
     def __init__(self, *args, **kwargs) -> None:

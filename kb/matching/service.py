@@ -106,17 +106,22 @@ def symptom_match_text(*, text: str, user: Any = None, system: str | None = None
     if not text or not text.strip():
         raise MatchInputError("There is nothing to match: paste an error or a log first.")
     data = text.encode("utf-8", "replace")
-    return symptom_match_stream(stream=io.BytesIO(data), user=user, system=system, related=related, _text=text)
+    return _match(stream=io.BytesIO(data), text=text, user=user, system=system, related=related)
 
 
 def symptom_match_stream(*, stream: IO[bytes], user: Any = None, system: str | None = None,
-                         related: bool = True, _text: str | None = None) -> MatchResult:
+                         related: bool = True) -> MatchResult:
     """Match an uploaded file or any binary stream (plain text or gzip).
 
-    ``system`` (a slug) keeps only that system's exact matches and boosts its related hits; without it the
-    system the text names, if any, is detected and its matches rank first. With ``related`` the error
-    events no signature matched (never INFO/DEBUG lines) are looked up in the retrieval index.
+    ``system`` (a slug) keeps only that system's exact matches and boosts its related hits. With
+    ``related``, the error events no signature matched (never INFO/DEBUG lines) are looked up in the
+    retrieval index, and without ``system`` the system the text names, if any, is detected and its exact
+    matches rank first.
     """
+    return _match(stream=stream, text=None, user=user, system=system, related=related)
+
+
+def _match(*, stream: IO[bytes], text: str | None, user: Any, system: str | None, related: bool) -> MatchResult:
     started = time.perf_counter()
     chosen = (system or "").strip()
     if chosen and not System.objects.filter(slug=chosen).exists():
@@ -124,8 +129,8 @@ def symptom_match_stream(*, stream: IO[bytes], user: Any = None, system: str | N
     matcher = matcher_current()
     report = matcher.scan(stream)
     detected = ""
-    if not chosen:
-        sample = _text[:DETECT_CHARS] if _text is not None else "\n".join(group.example for group in report.unknown)
+    if not chosen and related:
+        sample = text[:DETECT_CHARS] if text is not None else "\n".join(group.example for group in report.unknown)
         detected = (retrieval.system_detect(sample) or "") if sample.strip() else ""
     matches, more, hidden = _symptom_matches(report, matcher=matcher, user=user, only=chosen, boost=detected)
     result = MatchResult(
@@ -134,7 +139,7 @@ def symptom_match_stream(*, stream: IO[bytes], user: Any = None, system: str | N
         system=chosen or detected, system_detected=bool(detected), other_systems=hidden,
     )
     if related:
-        result.related = _related_matches(report, result, text=_text, user=user)
+        result.related = _related_matches(report, result, text=text, user=user)
     result.elapsed_ms = (time.perf_counter() - started) * 1000
     return result
 
@@ -205,9 +210,9 @@ def _symptom_matches(report: ScanReport, *, matcher: Matcher, user: Any, only: s
     ranked = sorted((pk for pk in report.hits if pk in symptoms), key=rank)
     primaries: list[int] = []
     also: dict[int, list[int]] = {}
-    by_lines: dict[tuple[int, ...], int] = {}
+    by_lines: dict[tuple[int, tuple[int, ...]], int] = {}
     for symptom_id in ranked:
-        lines = tuple(report.hits[symptom_id].line_numbers)
+        lines = (report.hits[symptom_id].line_count, tuple(report.hits[symptom_id].line_numbers))
         primary = by_lines.get(lines)
         if primary is not None and symptoms[symptom_id].system_id not in {
                 symptoms[pk].system_id for pk in (primary, *also[primary])}:
