@@ -5,7 +5,10 @@ class IncidentsConfig(AppConfig):
     name = "incidents"
 
     def ready(self) -> None:
+        from kb import hooks as kb_hooks
+
         from . import outbox
+        from .prefill import incident_prefill_url
         from .services.attachments import handle_attachment
         from .services.checks import handle_checks
         from .services.notifications import handle_incident_event
@@ -32,3 +35,6 @@ class IncidentsConfig(AppConfig):
 
         register_home_panel("incidents", open_incidents_panel, order=10)
         register_home_panel("action-items", my_action_items_panel, order=30)
+
+        # The knowledge base's match page offers "File an incident with this" through this builder.
+        kb_hooks.register_incident_prefill_url_builder(incident_prefill_url)

@@ -58,14 +58,22 @@ class CheckOutcome:
 
 # --- matcher ----------------------------------------------------------------------------------
 
-def _symptom_hit(match: SymptomMatch) -> SymptomHit:
-    symptom = match.symptom
-    articles = tuple(
-        {"id": article.pk, "title": article.title, "url": article.get_absolute_url()} for article in match.articles[:5]
-    )
-    return SymptomHit(symptom_id=symptom.pk, title=symptom.title, system=symptom.system.name,
-                      line_numbers=tuple(line.number for line in match.lines[:50]),
-                      excerpt=match.lines[0].text[:EXCERPT_CHARS] if match.lines else "", articles=articles)
+def _article_links(articles: Iterable) -> tuple[dict, ...]:
+    return tuple({"id": article.pk, "title": article.title, "url": article.get_absolute_url()}
+                 for article in list(articles)[:5])
+
+
+def _symptom_hits(match: SymptomMatch) -> list[SymptomHit]:
+    """One hit per symptom: the matcher shows the same lines matched in several systems as one card, but
+    an incident belongs to one system, so each system's symptom is its own hit here."""
+    lines = tuple(line.number for line in match.lines[:50])
+    excerpt = match.lines[0].text[:EXCERPT_CHARS] if match.lines else ""
+    hits = [SymptomHit(symptom_id=match.symptom.pk, title=match.symptom.title, system=match.symptom.system.name,
+                       line_numbers=lines, excerpt=excerpt, articles=_article_links(match.articles))]
+    for symptom in match.also:
+        hits.append(SymptomHit(symptom_id=symptom.pk, title=symptom.title, system=symptom.system.name,
+                               line_numbers=lines, excerpt=excerpt, articles=_article_links(symptom.articles.all())))
+    return hits
 
 
 def symptoms_match_stream(stream: IO[bytes]) -> list[SymptomHit]:
@@ -75,14 +83,14 @@ def symptoms_match_stream(stream: IO[bytes]) -> list[SymptomHit]:
     bad attachment cannot block the rest of the incident's follow-up work.
     """
     try:
-        result = symptom_match_stream(stream=stream)
+        result = symptom_match_stream(stream=stream, related=False)
     except MatchInputError as exc:
         logger.info("Matcher refused the input: %s", exc)
         return []
     except Exception:
         logger.exception("Symptom matching failed; continuing without matches.")
         return []
-    return [_symptom_hit(match) for match in result.matches]
+    return [hit for match in result.matches for hit in _symptom_hits(match)]
 
 
 def symptoms_match_text(text: str) -> list[SymptomHit]:

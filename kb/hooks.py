@@ -9,11 +9,14 @@ registries instead, and works unchanged when nothing is registered:
   query, the guided troubleshooting (anything with ``pk``, ``title`` and ``get_absolute_url()``) to start
   for a symptom or that leads to an article; kb knows the idea, the trees app provides the rows;
 - **starter steps**: what ``load_starter_content`` runs after loading articles and checks.
+- **incident prefill**: the URL of the form that files an incident with what a match found; the
+  match page offers "File an incident with this" only when incidents registered a builder.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -95,3 +98,27 @@ def trees_for_articles(article_ids: Iterable[int]) -> dict[int, list[Any]]:
         for article_id, items in provider(ids).items():
             found.setdefault(article_id, []).extend(items)
     return found
+
+
+@dataclass(frozen=True)
+class IncidentPrefill:
+    title: str
+    description: str
+    system: str = ""  # a system slug, or "" when none is known
+
+
+IncidentPrefillURLBuilder = Callable[[IncidentPrefill], str]
+
+incident_prefill_url_builders: list[IncidentPrefillURLBuilder] = []
+
+
+def register_incident_prefill_url_builder(builder: IncidentPrefillURLBuilder) -> None:
+    if builder not in incident_prefill_url_builders:
+        incident_prefill_url_builders.append(builder)
+
+
+def incident_prefill_url(prefill: IncidentPrefill) -> str | None:
+    """The URL of the first registered builder, or None when no app offers one."""
+    for builder in incident_prefill_url_builders:
+        return builder(prefill)
+    return None

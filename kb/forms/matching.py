@@ -20,6 +20,14 @@ class MatchForm(forms.Form):
         widget=forms.ClearableFileInput(attrs={"accept": ".log,.txt,.gz,.out,.err,text/plain,application/gzip"}),
     )
 
+    system = forms.ModelChoiceField(
+        label="System", required=False, to_field_name="slug", queryset=System.objects.order_by("name"),
+        empty_label="Any system (detected)",
+        help_text="Only this system's known symptoms; its related articles first.",
+        # Not "id_system": the "make it a symptom" form shown in the results has a system field of its own.
+        widget=forms.Select(attrs={"id": "match-system"}),
+    )
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         limit_mb = max_input_bytes() // (1024 * 1024)

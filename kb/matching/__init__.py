@@ -4,11 +4,13 @@
 - ``rules``: how one signature matches one line, and which signatures are refused;
 - ``reader``: blocks of whole lines from a plain or gzip stream, within the size limits;
 - ``engine``: every signature compiled into one ``Matcher`` (RE2 prefilter, Aho-Corasick, RE2 Set);
+- ``events``: a stack trace is one event, its frames are context;
 - ``clustering``: unknown error lines grouped into templates (drain3);
 - ``version``: the knowledge-base fingerprint and this process's matcher, rebuilt when it moves on;
 - ``tokens``, ``retrieval``: error-aware tokens and the BM25F index behind the signatures
   (``related_lookup`` for errors no signature knows, ``system_detect``);
-- ``service``: ``symptom_match_text`` / ``symptom_match_stream``, ranked symptoms with solutions;
+- ``service``: ``symptom_match_text`` / ``symptom_match_stream``, ranked symptoms with solutions, then
+  related articles for unknown error events;
 - ``signatures``: writes for signatures, each checked against its own examples.
 """
 
@@ -16,11 +18,18 @@ from .clustering import UnknownGroup
 from .engine import LineHit, Matcher, ScanReport
 from .reader import MatchInputError, max_input_bytes, max_line_bytes
 from .rules import SignatureSpec, literal_problem, pattern_problem, signature_matches_line
-from .service import MatchResult, SolutionResult, SymptomMatch, symptom_match_stream, symptom_match_text
+from .service import (
+    MatchResult,
+    RelatedMatch,
+    SolutionResult,
+    SymptomMatch,
+    symptom_match_stream,
+    symptom_match_text,
+)
 from .version import knowledge_version, knowledge_version_bump, matcher_build, matcher_current, matcher_reset
 
 __all__ = [
-    "LineHit", "MatchInputError", "MatchResult", "Matcher", "ScanReport", "SignatureSpec", "SolutionResult",
+    "LineHit", "MatchInputError", "MatchResult", "Matcher", "RelatedMatch", "ScanReport", "SignatureSpec", "SolutionResult",
     "SymptomMatch", "UnknownGroup", "knowledge_version", "knowledge_version_bump", "literal_problem",
     "matcher_build", "matcher_current", "matcher_reset", "max_input_bytes", "max_line_bytes", "pattern_problem",
     "signature_matches_line", "symptom_match_stream", "symptom_match_text",

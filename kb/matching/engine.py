@@ -31,6 +31,7 @@ import ahocorasick
 import re2
 
 from ..models import Signature
+from . import events
 from .clustering import UnknownGroup, UnknownLines
 from .masking import distinctive_letters, mask_text, signature_pieces
 from .reader import BlockReader, MatchInputError, max_input_bytes, max_line_bytes, size_label
@@ -67,6 +68,11 @@ ERROR_WORDS = (
 _ERROR_WORD_SET = frozenset(ERROR_WORDS)
 _CALM_LEVEL = re.compile(r"(?:^|[\s\[(|<])(?:info|debug|trace|notice)(?:[\s\])|>:]|$)")
 _UNANCHORED = re2._Anchor.UNANCHORED
+
+
+def is_calm(line: str) -> bool:
+    """True for an INFO/DEBUG/TRACE/NOTICE line: never an error event, whatever words it holds."""
+    return bool(_CALM_LEVEL.search(mask_text(line[:200])[:80]))
 _NO_MATCH = (-1, -1)
 
 
@@ -284,8 +290,15 @@ class Matcher:
             number = state.lines_before + offset + 1
             if literal_hits or pattern_hits:
                 self._record(state, buf, start, end, number, lines[position], literal_hits, pattern_hits or ())
+                _trace_event(state, buf, start, end)
             elif error_word and not _CALM_LEVEL.search(masked[:80]):
-                state.unknown.add(lines[position].rstrip("\r")[:DISPLAY_LINE_CHARS], masked, number)
+                line = lines[position].rstrip("\r")
+                # A stack trace is one event: its frames, and the later parts of a chained trace, are context.
+                if not events.near_trace(buf, start, end):
+                    state.trace_block = None
+                elif events.is_context(buf, start, end) or _trace_event(state, buf, start, end):
+                    continue
+                state.unknown.add(line[:DISPLAY_LINE_CHARS], masked, number)
         return newlines
 
     def _candidate_lines(self, buf: bytes) -> tuple[list[tuple[int, int, int]], int]:
@@ -355,6 +368,19 @@ class Matcher:
                 if found is not None and found.end() > found.start():
                     hit.highlight = (found.start(), found.end())
                     return
+
+
+def _trace_event(state: _ScanState, buf: bytes, start: int, end: int) -> bool:
+    """True when the line at buf[start:end] continues the stack trace an earlier line opened (only
+    trace lines between them); otherwise opens a trace there if the line begins or ends one."""
+    if state.trace_block is buf and state.trace_end <= start and events.trace_continues(
+            buf, state.trace_end, start, end):
+        state.trace_end = end + 1
+        return True
+    state.trace_block = None
+    if events.opens_trace(buf, start, end):
+        state.trace_block, state.trace_end = buf, end + 1
+    return False
 
 
 def _anchor_windows(pieces: list[tuple[str, bool]]) -> list[str]:
@@ -469,3 +495,6 @@ class _ScanState:
     invalid_utf8: bool = False
     hits: dict[int, SymptomHits] = field(default_factory=dict)
     unknown: UnknownLines = field(default_factory=UnknownLines)
+    # The stack trace being read: its block and where its last known line ends (see _trace_event).
+    trace_block: bytes | None = None
+    trace_end: int = 0

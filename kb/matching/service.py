@@ -1,25 +1,39 @@
 """Matching against the knowledge base: scan the input, then rank the symptoms found and gather their
-solutions, articles and decision trees. The entry points every caller (views, API, incidents) uses."""
+solutions, articles and decision trees; error events no signature knows are looked up in the retrieval
+index (``kb.matching.retrieval``) and come after, as *related* hits. The entry points every caller
+(views, API, incidents) uses."""
 
 from __future__ import annotations
 
 import io
+import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO, Any
 
 from django.db.models import Sum
 from django.db.models.functions import Coalesce
 
 from ..hooks import trees_for_symptoms
-from ..models import Article, Solution, Symptom, SymptomSeverity, SymptomSolution
+from ..models import Article, Signature, Solution, Symptom, SymptomSeverity, SymptomSolution, System
 from ..selectors import article_visible_q
+from . import retrieval
 from .clustering import UnknownGroup
-from .engine import LineHit, Matcher, ScanReport
+from .engine import LineHit, Matcher, ScanReport, is_calm
 from .reader import MatchInputError
 from .version import matcher_current
 
+logger = logging.getLogger(__name__)
+
 MAX_SYMPTOMS = 25
+MAX_RELATED = 5
+# What goes to retrieval is bounded whatever the input: this many events of at most this many characters,
+# and the start of a paste for system detection.
+MAX_RELATED_EVENTS = 20
+EVENT_CHARS = 500
+DETECT_CHARS = 64 * 1024
+# A short paste where nothing looks like an error ("Incompatible CPU detected") is looked up line by line.
+SHORT_PASTE_LINES = 5
 _SEVERITY_RANK = {SymptomSeverity.LOW: 1, SymptomSeverity.MEDIUM: 2, SymptomSeverity.HIGH: 3, SymptomSeverity.CRITICAL: 4}
 
 
@@ -39,6 +53,33 @@ class SymptomMatch:
     articles: list[Article]
     # The published decision tree to start for this symptom, if any: {"id", "title", "url"}.
     decision_tree: Any = None
+    kind: str = "signature"
+    score: float = 0.0
+    # The signatures that matched, as written.
+    why: list[str] = field(default_factory=list)
+    # Symptoms of other systems the very same lines matched: shown on this card, not as cards of their own.
+    also: list[Symptom] = field(default_factory=list)
+
+    @property
+    def systems(self) -> list[System]:
+        return [self.symptom.system, *(symptom.system for symptom in self.also)]
+
+
+@dataclass
+class RelatedMatch:
+    """A retrieval hit for an error event no signature knows."""
+
+    article: Article
+    articles: list[Article]
+    symptom: Symptom | None
+    score: float
+    why: list[str]
+    query: str
+    kind: str = "related"
+
+    @property
+    def system(self) -> System:
+        return self.article.system
 
 
 @dataclass
@@ -51,27 +92,89 @@ class MatchResult:
     lines_read: int
     elapsed_ms: float
     more_symptoms: int = 0
+    related: list[RelatedMatch] = field(default_factory=list)
+    # The system slug applied: chosen by the caller (narrows exact matches) or detected (ranks them first).
+    system: str = ""
+    system_detected: bool = False
+    # Exact matches left out because they belong to other systems than the chosen one.
+    other_systems: int = 0
 
 
-def symptom_match_text(*, text: str, user: Any = None) -> MatchResult:
-    """Match pasted text; raises MatchInputError for empty input."""
+def symptom_match_text(*, text: str, user: Any = None, system: str | None = None,
+                       related: bool = True) -> MatchResult:
+    """Match pasted text; raises MatchInputError for empty input or an unknown system."""
     if not text or not text.strip():
         raise MatchInputError("There is nothing to match: paste an error or a log first.")
     data = text.encode("utf-8", "replace")
-    return symptom_match_stream(stream=io.BytesIO(data), user=user)
+    return _match(stream=io.BytesIO(data), text=text, user=user, system=system, related=related)
 
 
-def symptom_match_stream(*, stream: IO[bytes], user: Any = None) -> MatchResult:
-    """Match an uploaded file or any binary stream (plain text or gzip)."""
+def symptom_match_stream(*, stream: IO[bytes], user: Any = None, system: str | None = None,
+                         related: bool = True) -> MatchResult:
+    """Match an uploaded file or any binary stream (plain text or gzip).
+
+    ``system`` (a slug) keeps only that system's exact matches and boosts its related hits. With
+    ``related``, the error events no signature matched (never INFO/DEBUG lines) are looked up in the
+    retrieval index, and without ``system`` the system the text names, if any, is detected and its exact
+    matches rank first.
+    """
+    return _match(stream=stream, text=None, user=user, system=system, related=related)
+
+
+def _match(*, stream: IO[bytes], text: str | None, user: Any, system: str | None, related: bool) -> MatchResult:
     started = time.perf_counter()
+    chosen = (system or "").strip()
+    if chosen and not System.objects.filter(slug=chosen).exists():
+        raise MatchInputError(f"There is no system “{chosen[:80]}”.")
     matcher = matcher_current()
     report = matcher.scan(stream)
-    matches, more = _symptom_matches(report, matcher=matcher, user=user)
-    return MatchResult(
+    detected = ""
+    if not chosen and related:
+        sample = text[:DETECT_CHARS] if text is not None else "\n".join(group.example for group in report.unknown)
+        detected = (retrieval.system_detect(sample) or "") if sample.strip() else ""
+    matches, more, hidden = _symptom_matches(report, matcher=matcher, user=user, only=chosen, boost=detected)
+    result = MatchResult(
         matches=matches, unknown=report.unknown, truncated=report.truncated, notices=report.notices,
-        bytes_read=report.bytes_read, lines_read=report.lines_read,
-        elapsed_ms=(time.perf_counter() - started) * 1000, more_symptoms=more,
+        bytes_read=report.bytes_read, lines_read=report.lines_read, elapsed_ms=0.0, more_symptoms=more,
+        system=chosen or detected, system_detected=bool(detected), other_systems=hidden,
     )
+    if related:
+        result.related = _related_matches(report, result, text=text, user=user)
+    result.elapsed_ms = (time.perf_counter() - started) * 1000
+    return result
+
+
+def _related_events(report: ScanReport, text: str | None) -> list[str]:
+    """The error events to look up: one per unknown template (a stack trace is one, by its exception
+    line); for a short paste with no error word and no match, its lines that are not INFO/DEBUG."""
+    events = [group.example[:EVENT_CHARS] for group in report.unknown[:MAX_RELATED_EVENTS]]
+    if events or report.hits or text is None:
+        return events
+    lines = [line.strip() for line in text[:DETECT_CHARS].splitlines() if line.strip()]
+    if len(lines) > SHORT_PASTE_LINES:
+        return []
+    return [line[:EVENT_CHARS] for line in lines if not is_calm(line)]
+
+
+def _related_matches(report: ScanReport, result: MatchResult, *, text: str | None, user: Any) -> list[RelatedMatch]:
+    events = _related_events(report, text)
+    if not events:
+        return []
+    matched = {item.symptom.pk for item in result.matches} | {s.pk for item in result.matches for s in item.also}
+    try:
+        hits = retrieval.related_lookup(events=events, system=result.system or None, exclude_symptom_ids=matched,
+                                        user=user, limit=MAX_RELATED)
+    except Exception:
+        # Related hits are extra: a retrieval failure must not lose the exact matches already found.
+        logger.exception("related lookup failed")
+        result.notices.append("Related articles could not be looked up this time.")
+        return []
+    return [
+        RelatedMatch(article=hit.article, articles=list(hit.articles) or [hit.article], symptom=hit.symptom,
+                     score=float(hit.score), why=list(hit.why), query=hit.query)
+        for hit in hits[:MAX_RELATED]
+        if hit.symptom is None or hit.symptom.pk not in matched
+    ]
 
 
 def decision_trees_for(symptom_ids: list[int]) -> dict[int, dict[str, Any]]:
@@ -82,23 +185,48 @@ def decision_trees_for(symptom_ids: list[int]) -> dict[int, dict[str, Any]]:
     }
 
 
-def _symptom_matches(report: ScanReport, *, matcher: Matcher, user: Any) -> tuple[list[SymptomMatch], int]:
+def _symptom_matches(report: ScanReport, *, matcher: Matcher, user: Any, only: str = "",
+                     boost: str = "") -> tuple[list[SymptomMatch], int, int]:
+    """Ranked cards (one per symptom; the same lines matched in several systems make one card),
+    how many more were left out, and how many were hidden by the ``only`` system."""
     if not report.hits:
-        return [], 0
+        return [], 0, 0
     symptoms = {
         symptom.pk: symptom
         for symptom in Symptom.objects.filter(pk__in=list(report.hits)).select_related("system").annotate(
             resolved=Coalesce(Sum("solutions__resolved_count"), 0)
         )
     }
+    hidden = 0
+    if only:
+        hidden = sum(1 for symptom in symptoms.values() if symptom.system.slug != only)
+        symptoms = {pk: symptom for pk, symptom in symptoms.items() if symptom.system.slug == only}
 
     def rank(symptom_id: int) -> tuple:
         hits, symptom = report.hits[symptom_id], symptoms[symptom_id]
-        return (-hits.line_count, -hits.specificity, -_SEVERITY_RANK.get(symptom.severity, 0),
-                -symptom.resolved, symptom.title.lower(), symptom_id)
+        return (bool(boost) and symptom.system.slug != boost, -hits.line_count, -hits.specificity,
+                -_SEVERITY_RANK.get(symptom.severity, 0), -symptom.resolved, symptom.title.lower(), symptom_id)
 
     ranked = sorted((pk for pk in report.hits if pk in symptoms), key=rank)
-    shown, more = ranked[:MAX_SYMPTOMS], max(0, len(ranked) - MAX_SYMPTOMS)
+    primaries: list[int] = []
+    also: dict[int, list[int]] = {}
+    by_lines: dict[tuple[int, tuple[int, ...]], int] = {}
+    for symptom_id in ranked:
+        lines = (report.hits[symptom_id].line_count, tuple(report.hits[symptom_id].line_numbers))
+        primary = by_lines.get(lines)
+        if primary is not None and symptoms[symptom_id].system_id not in {
+                symptoms[pk].system_id for pk in (primary, *also[primary])}:
+            also[primary].append(symptom_id)
+            continue
+        by_lines.setdefault(lines, symptom_id)
+        primaries.append(symptom_id)
+        also[symptom_id] = []
+    shown_primaries, more = primaries[:MAX_SYMPTOMS], max(0, len(primaries) - MAX_SYMPTOMS)
+    shown = [pk for primary in shown_primaries for pk in (primary, *also[primary])]
+    signature_texts = dict(
+        Signature.objects.filter(pk__in={pk for symptom_id in shown for pk in report.hits[symptom_id].signature_ids})
+        .values_list("pk", "text")
+    )
 
     links = list(SymptomSolution.objects.filter(symptom_id__in=shown).select_related("solution"))
     helpful = dict(
@@ -131,22 +259,34 @@ def _symptom_matches(report: ScanReport, *, matcher: Matcher, user: Any) -> tupl
 
     trees = decision_trees_for(shown)
     matches = []
-    for symptom_id in shown:
-        hits = report.hits[symptom_id]
+    for primary in shown_primaries:
+        hits = report.hits[primary]
         for line in hits.lines:
             matcher.highlight(line)
-        ranked_solutions = [item for _, item in sorted(solutions.get(symptom_id, []), key=lambda pair: pair[0])]
-        symptom_articles = list(articles.get(symptom_id, []))
-        seen = {article.pk for article in symptom_articles}
+        ranked_solutions: list[SolutionResult] = []
+        symptom_articles: list[Article] = []
+        seen_solutions: set[int] = set()
+        seen: set[int] = set()
+        for symptom_id in (primary, *also[primary]):
+            for _, item in sorted(solutions.get(symptom_id, []), key=lambda pair: pair[0]):
+                if item.solution.pk not in seen_solutions:
+                    seen_solutions.add(item.solution.pk)
+                    ranked_solutions.append(item)
+            for article in articles.get(symptom_id, []):
+                if article.pk not in seen:
+                    seen.add(article.pk)
+                    symptom_articles.append(article)
         for item in ranked_solutions:
             for article in by_solution.get(item.solution.pk, []):
                 if article.pk not in seen:
                     seen.add(article.pk)
                     symptom_articles.append(article)
+        why = sorted({signature_texts[pk] for symptom_id in (primary, *also[primary])
+                      for pk in report.hits[symptom_id].signature_ids if pk in signature_texts})
         matches.append(SymptomMatch(
-            symptom=symptoms[symptom_id], line_count=hits.line_count, line_numbers=hits.line_numbers,
-            lines=hits.lines,
-            solutions=ranked_solutions, articles=symptom_articles, decision_tree=trees.get(symptom_id),
+            symptom=symptoms[primary], line_count=hits.line_count, line_numbers=hits.line_numbers,
+            lines=hits.lines, solutions=ranked_solutions, articles=symptom_articles,
+            decision_tree=trees.get(primary), score=float(hits.specificity + hits.line_count), why=why[:5],
+            also=[symptoms[pk] for pk in also[primary]],
         ))
-    return matches, more
-
+    return matches, more, hidden

@@ -1,8 +1,7 @@
 """What a person sees after pasting text into the matcher: exact signature matches first, then retrieval's
 related hits for the error events no signature knew (never INFO/DEBUG lines).
 
-``paste_lookup`` is the benchmark's stand-in for the match service until the service returns related hits
-itself; switch its body to the service call then, so the benchmark measures what the API returns.
+``paste_lookup`` calls the match service, so the benchmark measures what the API returns.
 """
 
 from __future__ import annotations
@@ -13,7 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..matching import MatchInputError, symptom_match_text
-from ..matching.retrieval import MAX_EVENT_CHARS, MAX_EVENTS, RelatedHit, related_lookup, system_detect
+from ..matching.retrieval import MAX_EVENT_CHARS, MAX_EVENTS, related_lookup, system_detect
+from ..matching.service import RelatedMatch
 from ..models import Article
 
 # The engine's own rule for a calm log line (kb.matching.engine): these are never looked up.
@@ -24,7 +24,7 @@ CALM_LINE_RE = re.compile(r"(?:^|[\s\[(|<])(?:info|debug|trace|notice)(?:[\s\])|
 class PasteResult:
     signature_articles: list[Article] = field(default_factory=list)
     signature_symptoms: int = 0
-    related: list[RelatedHit] = field(default_factory=list)
+    related: list[RelatedMatch] = field(default_factory=list)
 
     @property
     def articles(self) -> list[Article]:
@@ -57,13 +57,18 @@ def paste_events(text: str, unknown_examples: list[str]) -> list[str]:
 
 
 def paste_lookup(*, text: str, user: Any = None, system: str | None = None) -> PasteResult:
-    """Signature matches via ``symptom_match_text``, then ``related_lookup`` on what they left unexplained
-    (boosting the system the text names, when it names one)."""
+    """What the match API returns for ``text``: exact signature matches, then related hits (the service
+    detects the system the text names; ``system`` narrows as the API's field does)."""
     result = PasteResult()
     try:
-        matched = symptom_match_text(text=text, user=user)
+        matched = symptom_match_text(text=text, user=user, system=system)
     except MatchInputError:
         return result
+    for match in matched.matches:
+        result.signature_articles.extend(match.articles)
+    result.signature_symptoms = len(matched.matches)
+    result.related = list(matched.related)
+    return result
     symptom_ids = set()
     for match in matched.matches:
         symptom_ids.add(match.symptom.pk)

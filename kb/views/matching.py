@@ -12,13 +12,16 @@ from django.views.decorators.http import require_http_methods
 
 from common.htmx import render_page_or_fragment, wants_fragment
 
-from .. import matching, selectors
+from .. import hooks, matching, selectors
 from ..forms.matching import MatchForm, UnknownSymptomForm
+from ..matching.masking import strip_log_prefix
 from ..matching.signatures import symptom_create_from_unknown
 from ..models import System
 
 # Room for the multipart envelope around an upload that is just under the limit.
 ENVELOPE_BYTES = 1024 * 1024
+# The paste goes into the incident's description up to this size (the prefill URL is cut further if needed).
+PREFILL_PASTE_CHARS = 4000
 
 
 def _unknown_rows(result: matching.MatchResult, *, with_links: bool) -> list[dict]:
@@ -39,6 +42,36 @@ def _unknown_rows(result: matching.MatchResult, *, with_links: bool) -> list[dic
     return rows
 
 
+def _first_event(result: matching.MatchResult) -> str:
+    """The earliest error event of the input: a matched line or an unknown error's example."""
+    events = [(item.lines[0].number, item.lines[0].text) for item in result.matches if item.lines]
+    events += [(group.first_line, group.example) for group in result.unknown]
+    return strip_log_prefix(min(events)[1]) if events else ""
+
+
+def _incident_link(result: matching.MatchResult, text: str) -> str | None:
+    """"File an incident with this": the incident form (through kb.hooks) prefilled with the first event
+    as title, the matches and the paste as description, and the system."""
+    lines = [f"- Known symptom: {item.symptom.title} ({', '.join(system.name for system in item.systems)})"
+             for item in result.matches]
+    lines += [f"- Likely related: {item.article.title} ({item.system.name})" for item in result.related]
+    lines += [f"- Unknown error: {group.template}" for group in result.unknown[:5]]
+    paste = text.strip()
+    if len(paste) > PREFILL_PASTE_CHARS:
+        paste = paste[:PREFILL_PASTE_CHARS].rstrip() + "\n…"
+    parts = []
+    if lines:
+        parts.append("Matches:\n" + "\n".join(lines))
+    if paste:
+        parts.append("Pasted:\n" + paste)
+    first_line = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    system = result.system or (result.matches[0].symptom.system.slug if result.matches else "")
+    return hooks.incident_prefill_url(hooks.IncidentPrefill(
+        title=_title_from(_first_event(result) or first_line or "Error from the match page"),
+        description="\n\n".join(parts), system=system,
+    ))
+
+
 def _title_from(line: str) -> str:
     title = " ".join(line.split())
     return title if len(title) <= 80 else title[:79].rstrip() + "…"
@@ -46,7 +79,7 @@ def _title_from(line: str) -> str:
 
 @require_http_methods(["GET", "POST"])
 def match(request: HttpRequest) -> HttpResponse:
-    context: dict = {"form": MatchForm(), "result": None, "error": None, "unknown_rows": [],
+    context: dict = {"form": MatchForm(), "result": None, "error": None, "unknown_rows": [], "incident_url": None,
                      "can_create_symptom": selectors.is_staff(request.user)}
     status = 200
     if request.method == "POST":
@@ -70,17 +103,24 @@ def _match_post(request: HttpRequest, context: dict) -> int:
     if not form.is_valid():
         context["error"] = " ".join(form.non_field_errors()) or "Check the form."
         return 400
+    system = form.cleaned_data.get("system")
+    slug = system.slug if system else None
+    upload = form.cleaned_data.get("file")
+    text = "" if upload else form.cleaned_data["text"]
     try:
-        upload = form.cleaned_data.get("file")
         if upload:
-            result = matching.symptom_match_stream(stream=upload, user=request.user)
+            result = matching.symptom_match_stream(stream=upload, user=request.user, system=slug)
         else:
-            result = matching.symptom_match_text(text=form.cleaned_data["text"], user=request.user)
+            result = matching.symptom_match_text(text=text, user=request.user, system=slug)
     except matching.MatchInputError as error:
         context["error"] = error.message
         return error.status
     context["result"] = result
     context["unknown_rows"] = _unknown_rows(result, with_links=context["can_create_symptom"])
+    context["incident_url"] = _incident_link(result, text)
+    context["system_name"] = (
+        system.name if system else System.objects.filter(slug=result.system).values_list("name", flat=True).first()
+    )
     return 200
 
 

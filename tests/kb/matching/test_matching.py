@@ -260,9 +260,10 @@ def test_matches_rank_by_lines_then_closeness_and_bring_ranked_solutions_and_vis
 @pytest.mark.django_db
 def test_equally_close_matches_rank_by_severity_then_by_incidents_their_solutions_resolved():
     titles = {}
+    system = SystemFactory()  # in one system: the same lines in several systems would be one grouped card
     for title, severity, resolved in [("Minor", SymptomSeverity.LOW, 50), ("Proven", SymptomSeverity.HIGH, 7),
                                       ("Untried", SymptomSeverity.HIGH, 0), ("Critical", SymptomSeverity.CRITICAL, 0)]:
-        symptom = SymptomFactory(title=title, severity=severity)
+        symptom = SymptomFactory(title=title, severity=severity, system=system)
         SignatureFactory(symptom=symptom, text="upstream connect error or disconnect/reset before headers")
         solution = SolutionFactory(system=symptom.system, resolved_count=resolved)
         SymptomSolution.objects.create(symptom=symptom, solution=solution)
