@@ -44,13 +44,13 @@ def test_staff_session_needs_no_key_scope(api_client, staff_user):
     assert api_client.post("/api/v1/articles/", ARTICLE, format="json").status_code == 201
 
 
-def test_escalation_hook_urls_are_hidden_from_non_staff(api_client, user, staff_user):
+def test_escalation_hook_urls_are_for_staff_only(api_client, user, staff_user):
     from incidents.models import EscalationLevel
 
     EscalationLevel.objects.create(order=99, name="Pager", webhook_url="https://hooks.example.com/T0/secret")
     api_client.force_authenticate(user)
-    listed = api_client.get("/api/v1/incident-escalation-levels/").json()
-    assert listed and all(level["webhook_url"] == "" for level in listed)
+    refused = api_client.get("/api/v1/incident-escalation-levels/")
+    assert refused.status_code == 403 and "secret" not in refused.content.decode()
     api_client.force_authenticate(staff_user)
     listed = api_client.get("/api/v1/incident-escalation-levels/").json()
     assert any(level["webhook_url"].endswith("/secret") for level in listed)

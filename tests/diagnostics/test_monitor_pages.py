@@ -51,8 +51,9 @@ def test_uptime_says_how_many_runs_it_rests_on_and_when_history_is_short(monitor
     assert check_uptimes(monitor)["30 d"] == {"percent": 100.0, "runs": 1, "covered": True}
 
 
-def test_check_page_shows_uptime_with_run_counts_units_and_a_live_history(client, monitor):
+def test_check_page_shows_uptime_with_run_counts_units_and_a_live_history(client, user, monitor):
     record(monitor, ["ok", "critical"])
+    client.force_login(user)  # run history is evidence: signed-in only unless TRIAGE_PUBLIC_DIAGNOSTICS
     body = client.get(f"/diagnostics/checks/{monitor.pk}/").content.decode()
     assert "50.00% of 2 runs (history is shorter than this window)" in body
     assert "warning 200.0 ms, critical 500.0 ms" in body

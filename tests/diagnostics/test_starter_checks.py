@@ -71,8 +71,8 @@ def test_dry_run_and_missing_systems_save_nothing():
 
 
 def test_ares_health_without_its_url_says_unknown_instead_of_critical(run_check, monkeypatch):
-    monkeypatch.delenv("ARES_HEALTH_URL", raising=False)
+    monkeypatch.delenv("TRIAGE_SECRET_ARES_HEALTH_URL", raising=False)
     item = next(c for c in yaml.safe_load((CONTENT / "ares" / "_checks.yml").read_text())["checks"]
                 if c["slug"] == "ares-health")
     result = run_check(type=item["type"], target=item["target"], conditions=item["conditions"])
-    assert result.state == "unknown" and "ARES_HEALTH_URL" in result.message
+    assert result.state == "unknown" and "TRIAGE_SECRET_ARES_HEALTH_URL" in result.message
