@@ -14,6 +14,7 @@ from .models import DecisionTree, TreeNode, Walkthrough, WalkthroughStep
 from .selectors import tree_nodes, tree_order
 
 Outcome = Walkthrough.Outcome
+FINISHED = (Outcome.RESOLVED, Outcome.ESCALATED, Outcome.LINKED, Outcome.NOT_COVERED)
 
 
 @dataclass
@@ -25,12 +26,18 @@ class NodeStats:
     answered: int = 0
     abandons: int = 0
     exits: Counter = field(default_factory=Counter)
+    check_states: Counter = field(default_factory=Counter)  # what a check node's runs said, by state
     median_seconds: float | None = None
     flagged: bool = False
 
     @property
     def exit_list(self) -> list[tuple[str, int]]:
         return sorted(self.exits.items())
+
+    @property
+    def check_state_list(self) -> list[tuple[str, int]]:
+        order = {state: i for i, state in enumerate(("ok", "warning", "critical", "unknown"))}
+        return sorted(self.check_states.items(), key=lambda item: order.get(item[0], 9))
 
     @property
     def drop_off(self) -> float:
@@ -69,19 +76,21 @@ def tree_analytics(tree: DecisionTree, *, now: datetime | None = None, flag_top:
             outcome = Outcome.ABANDONED
         outcome_of[pk] = outcome
         outcomes[outcome] += 1
-        if finished and outcome in (Outcome.RESOLVED, Outcome.ESCALATED, Outcome.LINKED):
+        if finished and outcome in FINISHED:
             durations.append((finished - started).total_seconds())
     nodes = tree_nodes(tree)
     stats: dict[str, NodeStats] = {key: NodeStats(node=node, key=key, label=node.label) for key, node in nodes.items()}
     times: dict[str, list[float]] = defaultdict(list)
     last_step: dict[int, tuple[int, str]] = {}
     steps = WalkthroughStep.objects.filter(walkthrough__tree=tree).values_list(
-        "walkthrough_id", "order", "node_key", "node_label", "entered_at", "left_at")
-    for walkthrough_id, order, key, label, entered, left in steps.iterator(chunk_size=2000):
+        "walkthrough_id", "order", "node_key", "node_label", "entered_at", "left_at", "check_state")
+    for walkthrough_id, order, key, label, entered, left, check_state in steps.iterator(chunk_size=2000):
         item = stats.get(key)
         if item is None:
             item = stats[key] = NodeStats(node=None, key=key, label=f"{label or key} (removed)")
         item.visits += 1
+        if check_state:
+            item.check_states[check_state.lower()] += 1
         if left is not None:
             item.answered += 1
             times[key].append(max(0.0, (left - entered).total_seconds()))
@@ -107,7 +116,7 @@ def tree_analytics(tree: DecisionTree, *, now: datetime | None = None, flag_top:
                        key=lambda row: (-row[3], row[0], row[2]))
     return TreeAnalytics(
         starts=len(walkthroughs),
-        completions=sum(outcomes[o] for o in (Outcome.RESOLVED, Outcome.ESCALATED, Outcome.LINKED)),
+        completions=sum(outcomes[o] for o in FINISHED),
         outcomes=outcomes, nodes=ordered, exits=exit_rows,
         median_total_seconds=round(statistics.median(durations), 1) if durations else None,
     )

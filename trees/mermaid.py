@@ -31,7 +31,7 @@ def tree_mermaid(tree: DecisionTree, nodes: dict[str, TreeNode] | None = None) -
         label = node.label if node.kind != Kind.LINK or not node.linked_tree_id else node.linked_tree.title
         lines.append(f"  {ids[key]}{opening}{_mermaid_label(prefix + label)}{closing}")
     for key, node in nodes.items():
-        for option in node_options(node):
+        for option in node_options(node, implicit=False):
             if option.next_key in ids:
                 lines.append(f'  {ids[key]} -->|"{_mermaid_label(option.short)}"| {ids[option.next_key]}')
     entry = tree.entry_node.key if tree.entry_node_id and tree.entry_node else None

@@ -150,6 +150,7 @@ class Walkthrough(models.Model):
         RESOLVED = "resolved", "Resolved"
         ESCALATED = "escalated", "Escalated"
         LINKED = "linked", "Continued in another tree"
+        NOT_COVERED = "not_covered", "Not covered by the tree"
         ABANDONED = "abandoned", "Abandoned"
 
     tree = models.ForeignKey(DecisionTree, on_delete=models.CASCADE, related_name="walkthroughs")

@@ -26,13 +26,43 @@ class Option:
     next_key: str = ""
     outcome: str = ""  # set when choosing it ends the walkthrough
     short: str = ""  # for diagram edges
+    implicit: bool = False  # offered on every question by Triage, not written in the tree (left out of diagrams)
 
 
-def node_options(node: TreeNode) -> list[Option]:
-    """The answers a walker can give at a node, in display order."""
+NONE_OF_THESE = "none"
+NONE_LABEL = "None of these"
+
+
+def escalate_key(node: TreeNode, nodes: dict[str, TreeNode] | None = None) -> str:
+    """The tree's first escalate node (in YAML order), or "" when it has none."""
+    if nodes is not None:
+        found = sorted((n for n in nodes.values() if n.kind == Kind.ESCALATE), key=lambda n: (n.position, n.pk or 0))
+        return found[0].key if found else ""
+    return (TreeNode.objects.filter(tree_id=node.tree_id, kind=Kind.ESCALATE).order_by("position", "id")
+            .values_list("key", flat=True).first() or "")
+
+
+def _none_of_these(node: TreeNode, nodes: dict[str, TreeNode] | None) -> Option:
+    """The answer when no listed answer fits: the escalate node, else a "not covered by this tree" finish."""
+    target = escalate_key(node, nodes)
+    if target:
+        return Option(NONE_OF_THESE, NONE_LABEL, target, short="none", implicit=True)
+    return Option(NONE_OF_THESE, NONE_LABEL, outcome=Outcome.NOT_COVERED, short="none", implicit=True)
+
+
+def node_options(node: TreeNode, *, nodes: dict[str, TreeNode] | None = None,
+                 implicit: bool = True) -> list[Option]:
+    """The answers a walker can give at a node, in display order.
+
+    Every question ends with "None of these" unless ``implicit`` is False (diagrams, walking order) or
+    the tree already offers an answer with that label. ``nodes`` (the tree's nodes) saves a query.
+    """
     if node.kind == Kind.QUESTION:
-        return [Option(str(i), a.get("label", ""), a.get("next", ""), short=a.get("label", ""))
-                for i, a in enumerate(node.answers or [], start=1)]
+        options = [Option(str(i), a.get("label", ""), a.get("next", ""), short=a.get("label", ""))
+                   for i, a in enumerate(node.answers or [], start=1)]
+        if implicit and all(o.label.strip().lower() != NONE_LABEL.lower() for o in options):
+            options.append(_none_of_these(node, nodes))
+        return options
     if node.kind == Kind.CHECK:
         return [Option(state.lower(), CHECK_LABELS[state], node.branches[state], short=state)
                 for state in STATES if state in (node.branches or {})]
@@ -47,10 +77,10 @@ def node_options(node: TreeNode) -> list[Option]:
     return [Option("escalate", "File an incident", outcome=Outcome.ESCALATED, short="escalate")]
 
 
-def option_for(node: TreeNode, choice: str) -> Option:
+def option_for(node: TreeNode, choice: str, *, nodes: dict[str, TreeNode] | None = None) -> Option:
     """The option a choice names: its id, or (for people and bots typing) its label or state name."""
     wanted = " ".join(str(choice).split()).lower()
-    options = node_options(node)
+    options = node_options(node, nodes=nodes)
     for option in options:
         if wanted in (option.choice, option.label.lower(), option.short.lower()):
             return option

@@ -80,7 +80,7 @@ def tree_order(tree: DecisionTree, nodes: dict[str, TreeNode] | None = None) -> 
     while queue:
         node = nodes[queue.popleft()]
         ordered.append(node)
-        for option in node_options(node):
+        for option in node_options(node, implicit=False):
             if option.next_key and option.next_key in nodes and option.next_key not in seen:
                 seen.add(option.next_key)
                 queue.append(option.next_key)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
@@ -19,6 +19,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_htmx.http import HttpResponseClientRedirect, push_url
 
@@ -34,7 +35,7 @@ from .forms import NodeForm, TreeUploadForm, WalkthroughStartForm
 from .limits import ABANDON_AFTER, CONTEXT_FIELDS
 from .mermaid import tree_mermaid
 from .models import DecisionTree, TreeNode, Walkthrough
-from .options import node_options
+from .options import escalate_key, node_options
 
 STEP_PARTIAL = "trees/partials/walkthrough_step.html"
 MERMAID_JS = "vendor/mermaid/mermaid.min.js"
@@ -117,7 +118,7 @@ def _tree_context(request: HttpRequest, tree: DecisionTree, *, form: Walkthrough
         {"label": option.label, "next_key": option.next_key,
          "next_label": nodes[option.next_key].label if option.next_key in nodes else option.next_key,
          "outcome_label": outcomes.get(option.outcome, "end")}
-        for option in node_options(node)]} for node in ordered]
+        for option in node_options(node, implicit=False)]} for node in ordered]
     return {
         "tree": tree, "system": tree.system, "rows": rows,
         "mermaid": tree_mermaid(tree, nodes), "mermaid_js": _mermaid_script(),
@@ -126,6 +127,7 @@ def _tree_context(request: HttpRequest, tree: DecisionTree, *, form: Walkthrough
         "resume": selectors.walkthrough_for_visitor(tree=tree, user=request.user, session_key=_session_key(request)),
         "can_edit": request.user.is_staff, "can_run_checks": request.user.is_authenticated,
         "entry_key": tree.entry_node.key if tree.entry_node_id else "",
+        "escalate_label": nodes[key].label if (key := escalate_key(tree.entry_node, nodes)) else "",
     }
 
 
@@ -175,9 +177,11 @@ def _step_context(request: HttpRequest, walkthrough: Walkthrough, number: int, *
     pending = bool(run and not run.is_done and not step.is_answered and is_last and step.auto_answer)
     asked = node is not None and node.kind == TreeNode.Kind.CHECK and not pending
     previous = steps[number - 2] if number > 1 else None
+    notice_state = ""
     if not notice and previous is not None and previous.answered_by_check and not step.is_answered:
         said = f" ({previous.check_message})" if previous.check_message else ""
         notice = f"The check answered step {previous.order}: {previous.check_state.upper()}{said}."
+        notice_state = (previous.check_state or "").lower()
     # A colleague reading a shared link keeps the share token from step to step.
     share = "" if owner else f"?share={selectors.walkthrough_share_token(walkthrough)}"
     breadcrumbs = [{"step": s, "url": walkthrough.step_url(s.order) + share, "current": s.order == number}
@@ -185,7 +189,7 @@ def _step_context(request: HttpRequest, walkthrough: Walkthrough, number: int, *
     return {
         "walkthrough": walkthrough, "tree": walkthrough.tree, "system": walkthrough.tree.system,
         "step": step, "node": node, "steps": steps, "breadcrumbs": breadcrumbs, "number": number,
-        "is_last": is_last, "is_owner": owner, "options": node_options(node) if node else [],
+        "is_last": is_last, "is_owner": owner, "options": node_options(node, nodes=nodes) if node else [],
         "step_url": walkthrough.step_url(number),
         "share_url": selectors.walkthrough_share_url(walkthrough, walkthrough.step_url(number)) if owner else "",
         "next_url": walkthrough.step_url(number + 1) if number < len(steps) else None,
@@ -194,14 +198,21 @@ def _step_context(request: HttpRequest, walkthrough: Walkthrough, number: int, *
         "can_run_checks": owner and request.user.is_authenticated and node is not None
         and node.kind == TreeNode.Kind.CHECK and bool(node.check_def_id),
         "incident_url": selectors.walkthrough_incident_url(walkthrough)
-        if walkthrough.outcome == Walkthrough.Outcome.ESCALATED or (node and node.kind == TreeNode.Kind.ESCALATE)
-        else None,
+        if walkthrough.outcome in (Walkthrough.Outcome.ESCALATED, Walkthrough.Outcome.NOT_COVERED)
+        or (node and node.kind == TreeNode.Kind.ESCALATE) else None,
+        "search_url": f"{reverse('kb:search')}?{urlencode({'q': _search_words(walkthrough)})}",
+        "match_url": reverse("kb:match"),
         "child": walkthrough.children.order_by("-pk").first() if walkthrough.outcome == Walkthrough.Outcome.LINKED
         else None,
-        "error": error, "notice": notice,
+        "error": error, "notice": notice, "notice_state": notice_state,
         "context_values": [(name, walkthrough.context[name]) for name in CONTEXT_FIELDS
                            if (walkthrough.context or {}).get(name)],
     }
+
+
+def _search_words(walkthrough: Walkthrough) -> str:
+    """What "search the knowledge base" starts with when the tree did not help: the matched line, else the tree."""
+    return (walkthrough.context or {}).get("line") or walkthrough.tree.title
 
 
 def _step_response(request: HttpRequest, walkthrough: Walkthrough, number: int, *, status: int = 200,
@@ -300,6 +311,7 @@ def walkthrough_transcript(request: HttpRequest, system_slug: str, slug: str, pk
         return response
     return render(request, "trees/walkthrough_transcript.html", {
         "walkthrough": walkthrough, "tree": walkthrough.tree, "system": walkthrough.tree.system, "transcript": text,
+        "steps": selectors.walkthrough_steps(walkthrough),
         "incident_url": selectors.walkthrough_incident_url(walkthrough),
     })
 

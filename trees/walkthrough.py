@@ -191,7 +191,7 @@ def walkthrough_answer(*, walkthrough: Walkthrough, step_number: int, choice: st
             step.save(update_fields=["left_at", "choice", "answer", "answered_by_check"])
             _queue_check(step, node, walkthrough, user, trigger=trigger)
             return AnswerResult(walkthrough=walkthrough, step=step)
-        option = option_for(node, choice)
+        option = option_for(node, choice, nodes=nodes)
         following = walkthrough.steps.filter(order=step.order + 1).first()
         if step.is_answered and step.choice == option.choice:
             if following is not None and following.node_key == option.next_key:
@@ -236,7 +236,7 @@ def walkthrough_check_settle(*, walkthrough: Walkthrough, user: Any = None) -> W
         node = nodes.get(step.node_key)
         if node is None or state not in (node.branches or {}):
             return None
-        option = option_for(node, state.lower())
+        option = option_for(node, state.lower(), nodes=nodes)
         claimed = WalkthroughStep.objects.filter(pk=step.pk, left_at__isnull=True, auto_answer=True).update(
             left_at=timezone.now(), choice=option.choice, answered_by_check=True,
             answer=f"The check answered: {CheckState(run.state).label}"[:255],

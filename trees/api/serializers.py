@@ -139,11 +139,12 @@ class WalkthroughSerializer(serializers.ModelSerializer):
         step = walkthrough_current(walkthrough)
         if step is None or step.is_answered:
             return None
-        node = tree_nodes(walkthrough.tree).get(step.node_key)
+        nodes = tree_nodes(walkthrough.tree)
+        node = nodes.get(step.node_key)
         run = step.check_run
         return CurrentStepSerializer({
             "step": step, "prompt": node.prompt if node else "", "prompt_html": node.prompt_html if node else "",
-            "options": [{"choice": o.choice, "label": o.label} for o in node_options(node)] if node else [],
+            "options": [{"choice": o.choice, "label": o.label} for o in node_options(node, nodes=nodes)] if node else [],
             "check_pending": bool(run and not run.is_done and step.auto_answer),
             "check_name": run.check_def.name if run else (node.check_def.name if node and node.check_def else None),
             "can_rerun": bool(node and node.kind == TreeNode.Kind.CHECK and node.check_def_id),
