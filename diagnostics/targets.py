@@ -99,6 +99,18 @@ def ip_literal(host: str) -> IPAddress | None:
         return None
 
 
+def addresses_of(host: str, infos: list) -> list[IPAddress]:
+    """The distinct IP addresses in a getaddrinfo answer, in its order (none: the host is unresolvable)."""
+    addresses: list[IPAddress] = []
+    for info in infos:
+        address = ip_literal(str(info[4][0]))
+        if address is not None and address not in addresses:
+            addresses.append(address)
+    if not addresses:
+        raise TargetUnresolvable(f"{host} has no addresses")
+    return addresses
+
+
 @dataclass
 class Resolver:
     """Resolves host names once per engine run and vets every answer against the allowlist."""
@@ -122,13 +134,7 @@ class Resolver:
             infos = await loop.getaddrinfo(host, None, type=socket.SOCK_STREAM)
         except (socket.gaierror, UnicodeError) as exc:
             raise TargetUnresolvable(f"{host} does not resolve: {exc}") from exc
-        addresses: list[IPAddress] = []
-        for info in infos:
-            address = ip_literal(str(info[4][0]))
-            if address is not None and address not in addresses:
-                addresses.append(address)
-        if not addresses:
-            raise TargetUnresolvable(f"{host} has no addresses")
+        addresses = addresses_of(host, infos)
         self._cache[host] = addresses
         return addresses
 
@@ -195,14 +201,7 @@ def resolve_blocking(host: str) -> list[IPAddress]:
         infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
         raise TargetUnresolvable(f"{host} does not resolve: {exc}") from exc
-    addresses: list[IPAddress] = []
-    for info in infos:
-        address = ip_literal(str(info[4][0]))
-        if address is not None and address not in addresses:
-            addresses.append(address)
-    if not addresses:
-        raise TargetUnresolvable(f"{host} has no addresses")
-    return addresses
+    return addresses_of(host, infos)
 
 
 def outbound_address_vet(host: str, allowed: Allowlist, *, setting: str) -> IPAddress:
