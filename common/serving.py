@@ -1,4 +1,5 @@
-"""Start Triage under gunicorn on a free loopback port, for the web benchmark and the fault tests."""
+"""Start Triage under gunicorn on a free loopback port against a scratch database, for the benchmarks that
+drive it over HTTP and for the fault tests."""
 
 from __future__ import annotations
 
@@ -8,13 +9,15 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
-from contextlib import closing
+from collections.abc import Iterator, Mapping
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 from django.conf import settings
+from django.db import connections
 
 LOOPBACK = "127.0.0.1"
 
@@ -85,3 +88,44 @@ def start_gunicorn(*, env: Mapping[str, str], log_path: Path, workers: int = 2, 
         server.stop()
         raise
     return server
+
+
+@contextmanager
+def scratch_database(*, prefix: str, scratch_dir: Path) -> Iterator[str]:
+    """Point the default connection at a new, empty database and yield its URL (for a server process);
+    the database is dropped and the connection restored afterwards. PostgreSQL: ``<prefix>_<pid>`` on the
+    same server; SQLite: a file in ``scratch_dir``."""
+    connection = connections["default"]
+    original = dict(connection.settings_dict)
+    vendor = connection.vendor
+    connection.close()
+    params: dict[str, str] = {}
+    if vendor == "postgresql":
+        import psycopg
+
+        name = f"{prefix}_{os.getpid()}"
+        params = {key: str(value) for key, value in {
+            "host": original.get("HOST"), "port": original.get("PORT"),
+            "user": original.get("USER"), "password": original.get("PASSWORD")}.items() if value}
+        with psycopg.connect(dbname="postgres", autocommit=True, **params) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            admin.execute(f'CREATE DATABASE "{name}"')
+        auth = quote(str(original.get("USER") or ""), safe="")
+        if original.get("PASSWORD"):
+            auth += ":" + quote(str(original["PASSWORD"]), safe="")
+        url = f"postgres://{auth}@{original.get('HOST') or LOOPBACK}:{original.get('PORT') or 5432}/{name}"
+    else:
+        name = str(Path(scratch_dir) / "bench.sqlite3")
+        url = f"sqlite:///{name}"
+    connection.settings_dict["NAME"] = name
+    try:
+        yield url
+    finally:
+        connection.close()
+        connection.settings_dict.clear()
+        connection.settings_dict.update(original)
+        if vendor == "postgresql":
+            import psycopg
+
+            with psycopg.connect(dbname="postgres", autocommit=True, **params) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

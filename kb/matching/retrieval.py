@@ -243,12 +243,16 @@ def _score(index: RetrievalIndex, query: _Query, *, system_id: int | None, visib
         for doc_index, tf in index.postings[token]:
             scores[doc_index] = scores.get(doc_index, 0.0) + weight * idf * tf * (K1 + 1) / (tf + K1)
             matched.setdefault(doc_index, []).append(token)
+    # Common tokens only add to documents a distinctive token found, except in a knowledge base so small
+    # that no token is distinctive (a new install with one guide): then they find documents themselves.
+    seeded = bool(scores)
     for token, weight, idf in common:
-        for doc_index in list(scores):
-            tf = index.docs[doc_index].weights.get(token)
+        postings = ([(d, index.docs[d].weights.get(token)) for d in list(scores)] if seeded
+                    else index.postings[token])
+        for doc_index, tf in postings:
             if tf:
-                scores[doc_index] += weight * idf * tf * (K1 + 1) / (tf + K1)
-                matched[doc_index].append(token)
+                scores[doc_index] = scores.get(doc_index, 0.0) + weight * idf * tf * (K1 + 1) / (tf + K1)
+                matched.setdefault(doc_index, []).append(token)
     results = []
     for doc_index, score in scores.items():
         doc = index.docs[doc_index]

@@ -138,7 +138,8 @@ def test_every_page_within_two_clicks_of_home_fits_works_and_is_accessible(
     assert AXE.exists(), "axe-core comes from npm (make setup)"
     failures: list[str] = []
     for name, viewport in VIEWPORTS.items():
-        context = browser.new_context(base_url=live_server.url, viewport=viewport)
+        # bypass_csp: the test injects axe-core into each page, which the Content-Security-Policy forbids.
+        context = browser.new_context(base_url=live_server.url, viewport=viewport, bypass_csp=True)
         page = context.new_page()
         page.set_default_timeout(15_000)
         problems = PageProblems(page, live_server.url)

@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import socket
 import statistics
 import subprocess
@@ -34,6 +33,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -41,6 +41,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
+
+from common.serving import scratch_database
 
 RESOLVE_EVERY = 25
 
@@ -90,7 +92,8 @@ class Command(BaseCommand):
                                "and there cannot be more fingerprints than alerts")
         incidents = options["incidents"] or max(1, min(alerts // 10, 1000))
         vendor = connections["default"].vendor
-        with self.scratch_database(vendor) as database_url, tempfile.TemporaryDirectory(prefix="bench_alerts_") as var:
+        with tempfile.TemporaryDirectory(prefix="bench_alerts_") as var, \
+                scratch_database(prefix="triage_bench_alerts", scratch_dir=Path(var)) as database_url:
             call_command("migrate", verbosity=0, interactive=False)
             key, api_key, system_slugs = self.fixtures(systems)
             connections["default"].close()
@@ -116,46 +119,6 @@ class Command(BaseCommand):
         self.stdout.write(json.dumps(result))
 
     # --- set-up ----------------------------------------------------------------------------------
-
-    @contextmanager
-    def scratch_database(self, vendor: str) -> Iterator[str]:
-        """Point the default connection at a new, empty database; yields its URL; dropped afterwards."""
-        connection = connections["default"]
-        original = dict(connection.settings_dict)
-        connection.close()
-        if vendor == "postgresql":
-            import psycopg
-
-            name = f"triage_bench_alerts_{os.getpid()}"
-            params = {"host": original.get("HOST") or None, "port": original.get("PORT") or None,
-                      "user": original.get("USER") or None, "password": original.get("PASSWORD") or None}
-            admin = psycopg.connect(dbname="postgres", autocommit=True, **{k: v for k, v in params.items() if v})
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            admin.execute(f'CREATE DATABASE "{name}"')
-            connection.settings_dict["NAME"] = name
-            auth = params["user"] or "postgres"
-            if params["password"]:
-                auth += f":{params['password']}"
-            url = f"postgres://{auth}@{params['host'] or '127.0.0.1'}:{params['port'] or 5432}/{name}"
-            try:
-                yield url
-            finally:
-                connection.close()
-                connection.settings_dict.clear()
-                connection.settings_dict.update(original)
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-                admin.close()
-        else:
-            directory = tempfile.mkdtemp(prefix="triage_bench_alerts_")
-            path = os.path.join(directory, "bench.sqlite3")
-            connection.settings_dict["NAME"] = path
-            try:
-                yield f"sqlite:///{path}"
-            finally:
-                connection.close()
-                connection.settings_dict.clear()
-                connection.settings_dict.update(original)
-                shutil.rmtree(directory, ignore_errors=True)
 
     def fixtures(self, systems: int) -> tuple[str, str, list[str]]:
         from django.contrib.auth import get_user_model

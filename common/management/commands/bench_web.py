@@ -27,11 +27,8 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 from django.contrib.auth import get_user_model
@@ -39,7 +36,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 
-from common.serving import start_gunicorn
+from common.serving import scratch_database, start_gunicorn
 
 SCENARIOS = ("health", "article", "search", "match", "incident")
 MATCH_TEXT = (
@@ -82,7 +79,7 @@ class Command(BaseCommand):
         logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request would drown the progress
         started = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="triage-bench-web-") as scratch_dir, \
-                self.scratch_database(vendor, Path(scratch_dir)) as database_url:
+                scratch_database(prefix="triage_benchweb", scratch_dir=Path(scratch_dir)) as database_url:
             secret = self.seed()
             env = {
                 "DATABASE_URL": database_url, "REDIS_URL": "", "TRIAGE_VAR_DIR": scratch_dir,
@@ -104,40 +101,6 @@ class Command(BaseCommand):
         self.stdout.write(json.dumps(line))
 
     # --- set-up ------------------------------------------------------------------------------------
-
-    @contextmanager
-    def scratch_database(self, vendor: str, scratch_dir: Path) -> Iterator[str]:
-        """Point the default connection at a new database and yield its URL; drop it afterwards."""
-        connection = connections["default"]
-        original = dict(connection.settings_dict)
-        connection.close()
-        if vendor == "postgresql":
-            import psycopg
-
-            name = f"triage_benchweb_{os.getpid()}"
-            params = {"host": original.get("HOST") or None, "port": original.get("PORT") or None,
-                      "user": original.get("USER") or None, "password": original.get("PASSWORD") or None}
-            params = {k: v for k, v in params.items() if v}
-            with psycopg.connect(dbname="postgres", autocommit=True, **params) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-                admin.execute(f'CREATE DATABASE "{name}"')
-            auth = quote(str(original.get("USER") or ""), safe="")
-            if original.get("PASSWORD"):
-                auth += ":" + quote(str(original["PASSWORD"]), safe="")
-            url = f"postgres://{auth}@{original.get('HOST') or '127.0.0.1'}:{original.get('PORT') or 5432}/{name}"
-        else:
-            name = str(scratch_dir / "bench.sqlite3")
-            url = f"sqlite:///{name}"
-        connection.settings_dict["NAME"] = name
-        try:
-            yield url
-        finally:
-            connection.close()
-            connection.settings_dict.clear()
-            connection.settings_dict.update(original)
-            if vendor == "postgresql":
-                with psycopg.connect(dbname="postgres", autocommit=True, **params) as admin:
-                    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     def seed(self) -> str:
         """Migrate, load the starter guide, and return a read/write API key for a fresh user."""

@@ -133,3 +133,18 @@ def test_system_detect_names_the_system_a_host_belongs_to(corpus):
     assert system_detect("nothing here names a system") is None
     assert system_detect("ledger and storefront both failed") is None
     assert system_detect("") is None
+
+
+@pytest.mark.django_db
+def test_a_tiny_knowledge_base_still_finds_an_article_by_its_distinctive_words(user):
+    # With two or three articles no token is rarer than the rest; retrieval must still score them.
+    from tests.factories import ArticleFactory, SystemFactory
+
+    system = SystemFactory(name="Orchestrator", slug="orchestrator")
+    article = ArticleFactory(system=system, title="Connection pool exhausted under load",
+                             body="## QueuePool limit reached\n\nThe QueuePool overflow is full: raise pool_size.\n")
+    ArticleFactory(system=system, title="Scheduler skips ticks", body="The lease was lost; restart the scheduler.\n")
+    hits = related_lookup(events=["sqlalchemy.exc.TimeoutError: QueuePool limit of size 5 overflow 10 reached"],
+                          user=user)
+    assert [hit.article.pk for hit in hits] == [article.pk]
+    assert "QueuePool" in hits[0].why
