@@ -9,26 +9,14 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from diagnostics.services import check_create
-from kb.markdown import render_markdown
-from kb.models import Solution, Symptom
-from tests.factories import ArticleFactory, SystemFactory
-from trees import services
 from trees.models import Walkthrough
 
-from .test_tree_journey import DESKTOP, PHONE, TREE, closed_port, fits
+from .test_tree_journey import DESKTOP, PHONE, fits, shop_tree
 
 
 @pytest.mark.django_db(transaction=True)
 def test_staff_opens_a_trees_analytics_after_two_walkthroughs(page, login, staff_user, password):
-    system = SystemFactory(name="Shop", slug="shop")
-    ArticleFactory(system=system, title="Firewall rules", slug="firewall-rules")
-    Symptom.objects.create(system=system, title="Connection refused on the API port")
-    Solution.objects.create(system=system, title="Reload the API configuration", steps="1. Reload it.",
-                            steps_html=render_markdown("1. Reload it.").html)
-    check_create(name="Shop API port", slug="shop-api-port", type="tcp", target=f"127.0.0.1:{closed_port()}",
-                 retries=0, timeout_seconds=2)
-    services.tree_import_yaml(text=TREE)
+    shop_tree()
     login(staff_user.username, password)
 
     # First walkthrough: the check fails by itself (drawn in CRITICAL colours) and the firewall fix works.

@@ -86,6 +86,18 @@ def closed_port() -> int:
         return sock.getsockname()[1]
 
 
+def shop_tree() -> None:
+    """The shop system with its article, symptom, solution, a port check on a closed port, and TREE."""
+    system = SystemFactory(name="Shop", slug="shop")
+    ArticleFactory(system=system, title="Firewall rules", slug="firewall-rules")
+    Symptom.objects.create(system=system, title="Connection refused on the API port")
+    Solution.objects.create(system=system, title="Reload the API configuration", steps="1. Reload it.",
+                            steps_html=render_markdown("1. Reload it.").html)
+    check_create(name="Shop API port", slug="shop-api-port", type="tcp", target=f"127.0.0.1:{closed_port()}",
+                 retries=0, timeout_seconds=2)
+    services.tree_import_yaml(text=TREE)
+
+
 @pytest.fixture
 def listening():
     with socket.socket() as sock:
@@ -184,14 +196,7 @@ def test_from_a_pasted_error_through_a_self_answering_check_to_a_fix_and_to_an_i
 
 @pytest.mark.django_db(transaction=True)
 def test_tree_page_shows_at_once_and_loads_the_diagram_only_when_opened(page, login, staff_user, password):
-    system = SystemFactory(name="Shop", slug="shop")
-    ArticleFactory(system=system, title="Firewall rules", slug="firewall-rules")
-    Symptom.objects.create(system=system, title="Connection refused on the API port")
-    Solution.objects.create(system=system, title="Reload the API configuration", steps="1. Reload it.",
-                            steps_html=render_markdown("1. Reload it.").html)
-    check_create(name="Shop API port", slug="shop-api-port", type="tcp", target=f"127.0.0.1:{closed_port()}",
-                 retries=0, timeout_seconds=2)
-    services.tree_import_yaml(text=TREE)
+    shop_tree()
     fetched: list[str] = []
     page.on("request", lambda request: fetched.append(request.url))
     login(staff_user.username, password)
