@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.db import connection
 from django.utils import timezone
 
@@ -72,7 +72,7 @@ def cache_health() -> ComponentHealth:
         logger.warning("health: cache unavailable: %s: %s", type(exc).__name__, exc)
         return ComponentHealth(False, f"unreachable ({type(exc).__name__}); throttles and rate limits are off",
                                degraded=True)
-    return ComponentHealth(True, type(cache).__name__)
+    return ComponentHealth(True, type(caches["default"]).__name__)  # the backend, not the proxy
 
 
 def workers_health() -> ComponentHealth:

@@ -16,6 +16,7 @@ def test_health_is_200_with_fresh_worker_heartbeat(client):
     body = response.json()
     assert body["status"] == "ok"
     assert set(body["components"]) == {"database", "broker", "workers", "cache"}
+    assert body["components"]["cache"]["detail"] == "LocMemCache"  # the backend in use, not Django's proxy
     assert body["version"]
 
 
