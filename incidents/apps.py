@@ -29,7 +29,7 @@ class IncidentsConfig(AppConfig):
         register_escalation_url(lambda walkthrough: f"{reverse('incidents:new')}?walkthrough={walkthrough.pk}")
 
         # kb owns the home page but may not import incidents: hand it our cockpit panels instead.
-        from kb.home_panels import register_home_panel
+        from kb.hooks import register_home_panel
 
         from .home import my_action_items_panel, open_incidents_panel
 

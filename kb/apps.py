@@ -13,7 +13,8 @@ class KbConfig(AppConfig):
         # Log file checks written as `symptom: <id>` read that symptom's signatures from the knowledge base.
         hooks.register_symptom_provider(symptom_signatures)
 
-        from .home_panels import monitors_panel, register_home_panel, search_gaps_panel
+        from .home_panels import monitors_panel, search_gaps_panel
+        from .hooks import register_home_panel
 
         register_home_panel("monitors", monitors_panel, order=20)
         register_home_panel("search-gaps", search_gaps_panel, order=40)

@@ -9,6 +9,8 @@ registries instead, and works unchanged when nothing is registered:
   query, the guided troubleshooting (anything with ``pk``, ``title`` and ``get_absolute_url()``) to start
   for a symptom or that leads to an article; kb knows the idea, the trees app provides the rows;
 - **starter steps**: what ``load_starter_content`` runs after loading articles and checks.
+- **home panels**: cockpit panels on the signed-in home page: a callable taking the request and returning
+  ``(template, context)``, or None to show nothing;
 - **incident prefill**: the URL of the form that files an incident with what a match found; the
   match page offers "File an incident with this" only when incidents registered a builder.
 """
@@ -19,6 +21,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
+
+from django.http import HttpRequest
 
 
 class Linkable(Protocol):
@@ -122,3 +126,37 @@ def incident_prefill_url(prefill: IncidentPrefill) -> str | None:
     for builder in incident_prefill_url_builders:
         return builder(prefill)
     return None
+
+
+# --- home panels ----------------------------------------------------------------------------------
+
+HomePanel = Callable[[HttpRequest], "tuple[str, dict] | None"]
+
+
+@dataclass(frozen=True)
+class RegisteredPanel:
+    key: str
+    panel: HomePanel
+    order: int
+
+
+_panels: dict[str, RegisteredPanel] = {}
+
+
+def register_home_panel(key: str, panel: HomePanel, *, order: int = 50) -> None:
+    """Add (or replace, by key, so a repeated ready() is harmless) a panel; lower `order` comes first."""
+    _panels[key] = RegisteredPanel(key=key, panel=panel, order=order)
+
+
+def unregister_home_panel(key: str) -> None:
+    _panels.pop(key, None)
+
+
+def home_panels(request: HttpRequest) -> list[tuple[str, dict]]:
+    """The rendered-to-be panels for this request, in order, skipping those that return None."""
+    shown = []
+    for registered in sorted(_panels.values(), key=lambda p: (p.order, p.key)):
+        result = registered.panel(request)
+        if result is not None:
+            shown.append(result)
+    return shown

@@ -10,7 +10,7 @@ from common.htmx import render_page_or_fragment, vary_on_htmx, wants_fragment
 from .. import selectors, services
 from ..check_links import article_has_checks
 from ..forms.articles import VoteForm
-from ..home_panels import home_panels
+from ..hooks import home_panels
 from ..models import Article, ArticleRevision, System
 
 REVISIONS_PER_PAGE = 25

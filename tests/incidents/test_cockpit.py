@@ -12,7 +12,7 @@ from diagnostics.models import Check, CheckRun
 from diagnostics.services import check_create, check_runs_record
 from incidents.models import ActionItem, Incident, PostIncidentReview, Severity
 from incidents.selectors import incident_sla
-from kb import home_panels
+from kb import hooks
 
 pytestmark = pytest.mark.django_db
 
@@ -86,13 +86,13 @@ def test_anonymous_home_stays_the_knowledge_base_entry_point(client, open_incide
 def test_home_panels_come_in_order_and_a_panel_may_decline(rf, user):
     request = rf.get("/")
     request.user = user
-    home_panels.register_home_panel("test-late", lambda r: ("late.html", {}), order=99)
-    home_panels.register_home_panel("test-none", lambda r: None, order=1)
+    hooks.register_home_panel("test-late", lambda r: ("late.html", {}), order=99)
+    hooks.register_home_panel("test-none", lambda r: None, order=1)
     try:
-        templates = [template for template, _ in home_panels.home_panels(request)]
+        templates = [template for template, _ in hooks.home_panels(request)]
     finally:
-        home_panels.unregister_home_panel("test-late")
-        home_panels.unregister_home_panel("test-none")
+        hooks.unregister_home_panel("test-late")
+        hooks.unregister_home_panel("test-none")
     assert templates[-1] == "late.html"
     assert templates.index("incidents/partials/home_incidents.html") < templates.index("late.html")
 
