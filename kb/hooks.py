@@ -113,19 +113,16 @@ class IncidentPrefill:
 
 IncidentPrefillURLBuilder = Callable[[IncidentPrefill], str]
 
-incident_prefill_url_builders: list[IncidentPrefillURLBuilder] = []
+_incident_prefill_builders: list[IncidentPrefillURLBuilder] = []
 
 
 def register_incident_prefill_url_builder(builder: IncidentPrefillURLBuilder) -> None:
-    if builder not in incident_prefill_url_builders:
-        incident_prefill_url_builders.append(builder)
+    _add(_incident_prefill_builders, builder)
 
 
 def incident_prefill_url(prefill: IncidentPrefill) -> str | None:
     """The URL of the first registered builder, or None when no app offers one."""
-    for builder in incident_prefill_url_builders:
-        return builder(prefill)
-    return None
+    return _incident_prefill_builders[0](prefill) if _incident_prefill_builders else None
 
 
 # --- home panels ----------------------------------------------------------------------------------
