@@ -14,7 +14,6 @@ from django.db import transaction
 
 from incidents import outbox
 from incidents.models import OPEN_STATUSES, Incident, OutboxMessage, Severity, TimelineEvent
-from incidents.services import checks as incident_checks
 from incidents.services import lifecycle, timeline
 from kb.models import Solution, Symptom, System
 
@@ -101,10 +100,6 @@ def symptoms_match(text: str) -> list[dict[str, Any]]:
 
 def incident_symptoms_link(*, incident: Incident, symptom_ids: list[int]) -> None:
     incident.symptoms.add(*symptom_ids)
-
-
-def incident_checks_run(*, incident: Incident) -> None:
-    incident_checks.incident_checks_run(incident=incident, reason="alert")
 
 
 def hooks_install() -> None:

@@ -47,7 +47,7 @@ def body_json(request: HttpRequest | Request) -> Any:
         chunks.append(chunk)
     try:
         return json.loads(b"".join(chunks).decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # nesting too deep is bad input too
         raise BodyError(400, f"The body is not valid JSON: {exc}") from None
 
 

@@ -49,14 +49,14 @@ class AlertOutcome:
 def alert_source_create(
     *, name: str, kind: str, system: bridge.System, severity: bridge.Severity, created_by: AbstractBaseUser | None,
     system_label: str = "service", severity_label: str = "severity", severity_map: dict | None = None,
-    field_paths: dict | None = None, group_window: timedelta = timedelta(minutes=10),
+    field_paths: dict | None = None, group_window: timedelta = timedelta(minutes=10), active: bool = True,
 ) -> tuple[AlertSource, str]:
     """Create a source; returns it with its key, which is shown once and stored only hashed."""
     prefix, key = source_key_new()
     source = AlertSource(
         name=name.strip(), kind=kind, system=system, severity=severity, system_label=system_label.strip(),
         severity_label=severity_label.strip(), severity_map=severity_map or {}, field_paths=field_paths or {},
-        group_window=group_window, key_prefix=prefix, hashed_key=source_key_hash(key),
+        group_window=group_window, active=active, key_prefix=prefix, hashed_key=source_key_hash(key),
         created_by=created_by if created_by is not None and created_by.is_authenticated else None,
     )
     source.full_clean()

@@ -1,3 +1,4 @@
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from .. import bridge
@@ -23,6 +24,19 @@ class AlertSourceSerializer(serializers.ModelSerializer):
         if self.instance is not None and value != self.instance.kind:
             raise serializers.ValidationError("The kind of a source cannot change; add another source.")
         return value
+
+    def validate(self, attrs: dict) -> dict:
+        """The model's own rules (maps are objects of strings, the window is not negative), for a create
+        and for a PATCH alike: a bad map saved here would fail every later alert of the source."""
+        values = {field: getattr(self.instance, field) for field in ("group_window", "severity_map", "field_paths")
+                  } if self.instance is not None else {}
+        values.update({k: v for k, v in attrs.items() if k in ("group_window", "severity_map", "field_paths")})
+        candidate = AlertSource(**{"group_window": None, "severity_map": {}, "field_paths": {}, **values})
+        try:
+            candidate.clean()
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from None
+        return attrs
 
 
 class AlertSourceCreatedSerializer(AlertSourceSerializer):

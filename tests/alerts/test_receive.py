@@ -254,3 +254,10 @@ def test_enrichment_cut_short_is_done_again_by_the_retry(client, make_source, sy
     assert alert_enrich(alert_id=alert.pk) == "1 symptom(s)"
     assert Incident.objects.get().timeline.filter(kind=TimelineEvent.Kind.SYMPTOM).exists()
     assert alert_enrich(alert_id=alert.pk) == "already enriched"
+
+
+def test_json_nested_too_deep_is_400_not_500(client, make_source):
+    _source, key = make_source()
+    response = post(client, am_url(key), b"[" * 200_000 + b"]" * 200_000)
+    assert response.status_code == 400
+    assert not Incident.objects.exists()

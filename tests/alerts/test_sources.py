@@ -76,3 +76,26 @@ def test_incident_page_lists_its_alerts(client, staff_user, make_source):
     client.force_login(staff_user)
     page = client.get(Incident.objects.get().get_absolute_url()).content.decode()
     assert 'id="alerts"' in page and "alertname=DiskFull" in page and "Firing" in page
+
+
+def test_a_source_created_inactive_or_with_a_bad_map_is_an_answer_not_a_500(client, staff_user, system):
+    client.force_login(staff_user)
+    created = client.post("/api/v1/alert-sources/", data=json.dumps(
+        {"name": "Paused", "kind": "generic", "system": "storage", "severity": "low", "active": False}),
+        content_type="application/json")
+    assert created.status_code == 201 and AlertSource.objects.get().active is False
+    refused = client.post("/api/v1/alert-sources/", data=json.dumps(
+        {"name": "Bad", "kind": "generic", "system": "storage", "severity": "low", "severity_map": {"a": 1}}),
+        content_type="application/json")
+    assert refused.status_code == 400 and "severity_map" in refused.content.decode()
+
+
+def test_a_patch_cannot_save_a_map_that_would_break_every_later_alert(client, staff_user, make_source):
+    source, _key = make_source()
+    client.force_login(staff_user)
+    for bad in ({"severity_map": []}, {"field_paths": "x"}, {"group_window": "-00:05:00"}):
+        response = client.patch(f"/api/v1/alert-sources/{source.pk}/", data=json.dumps(bad),
+                                content_type="application/json")
+        assert response.status_code == 400, bad
+    source.refresh_from_db()
+    assert source.severity_map == {} and source.field_paths == {}
