@@ -10,7 +10,6 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
 
 from incidents import outbox
 from incidents.models import OPEN_STATUSES, Incident, OutboxMessage, Severity, TimelineEvent
@@ -76,7 +75,7 @@ def incident_reopen(*, incident: Incident, now: datetime) -> bool:
 def outbox_enqueue(*, topic: str, payload: dict) -> None:
     """Queue follow-up work in the caller's transaction; the relay is asked for after commit."""
     outbox.outbox_add(topic=topic, payload=payload)
-    transaction.on_commit(outbox.outbox_relay_soon)
+    outbox.outbox_relay_on_commit()
 
 
 def outbox_handler_register(topic: str, handler: Callable[[OutboxMessage], None]) -> None:

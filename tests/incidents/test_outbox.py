@@ -114,3 +114,12 @@ def test_relay_command_prints_one_json_line(open_incident, capsys):
     call_command("incidents_relay")
     line = capsys.readouterr().out.strip().splitlines()[-1]
     assert json.loads(line)["published"] >= 3
+
+
+def test_many_messages_in_one_transaction_ask_for_one_relay(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        for n in range(3):
+            outbox.outbox_add(topic=outbox.TOPIC_CHECKS, payload={"n": n})
+            outbox.outbox_relay_on_commit()
+    assert [c.__name__ for c in callbacks] == ["outbox_relay_soon"]
+    assert OutboxMessage.objects.filter(topic=outbox.TOPIC_CHECKS).count() == 3
