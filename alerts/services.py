@@ -102,14 +102,22 @@ DEFAULT_SEVERITY_WORDS = {"error": "high", "warning": "medium", "warn": "medium"
                           "page": "critical", "none": "low"}
 
 
-def _system_for(source: AlertSource, event: AlertEvent) -> bridge.System:
+def _system_slug(source: AlertSource, event: AlertEvent) -> str:
     slug = event.system or (event.labels.get(source.system_label, "") if source.system_label else "")
-    slug = slug.strip().lower()
-    if slug and slug != source.system.slug:
-        found = bridge.System.objects.filter(slug=slug).first()
-        if found is not None:
-            return found
-    return source.system
+    return slug.strip().lower()
+
+
+def _systems_named(source: AlertSource, events: list[AlertEvent]) -> dict[str, bridge.System]:
+    """The systems the events name, by slug, in one query (read before the locking transaction)."""
+    slugs = {_system_slug(source, e) for e in events} - {"", source.system.slug}
+    systems = {s.slug: s for s in bridge.System.objects.filter(slug__in=slugs)} if slugs else {}
+    systems[source.system.slug] = source.system
+    return systems
+
+
+def _system_for(source: AlertSource, event: AlertEvent, systems: dict[str, bridge.System]) -> bridge.System:
+    """The system an event names (label or field) when it exists, else the source's own."""
+    return systems.get(_system_slug(source, event), source.system)
 
 
 def _what_happened(source: AlertSource, event: AlertEvent) -> str:
@@ -145,7 +153,8 @@ def _alert_fields(event: AlertEvent, now: datetime) -> dict[str, Any]:
 
 
 def _accept_one(
-    *, source: AlertSource, event: AlertEvent, have_source_lock: bool, severities: dict, now: datetime,
+    *, source: AlertSource, event: AlertEvent, have_source_lock: bool, severities: dict,
+    systems: dict[str, bridge.System], now: datetime,
 ) -> AlertOutcome:
     alert = next(iter(Alert.objects.select_for_update(of=("self",)).select_related("incident").filter(
         source=source, fingerprint=event.fingerprint).order_by()[:1]), None)
@@ -155,7 +164,7 @@ def _accept_one(
             return AlertOutcome(event.fingerprint, "ignored", None, None)
         if not have_source_lock:
             raise _NeedSourceLock
-        system = _system_for(source, event)
+        system = _system_for(source, event, systems)
         incident, opened = _incident_for_new_alert(source=source, event=event, system=system,
                                                    severities=severities, now=now)
         alert = Alert.objects.create(source=source, fingerprint=event.fingerprint, incident=incident,
@@ -179,7 +188,7 @@ def _accept_one(
         # Its incident was resolved or closed by a person: this is a new occurrence, grouped afresh.
         if not have_source_lock:
             raise _NeedSourceLock
-        system = _system_for(source, event)
+        system = _system_for(source, event, systems)
         incident, opened = _incident_for_new_alert(source=source, event=event, system=system,
                                                    severities=severities, now=now)
         Alert.objects.filter(pk=alert.pk).update(
@@ -239,6 +248,7 @@ def alerts_accept(*, source: AlertSource, events: list[AlertEvent], now: datetim
     now = now or timezone.now()
     ordered = sorted(enumerate(events), key=lambda pair: (pair[1].fingerprint, pair[0]))
     severities = {s.slug: s for s in bridge.Severity.objects.all()}
+    systems = _systems_named(source, events)
     lock = _needs_source_lock(source, events)
     for _attempt in range(3):
         try:
@@ -246,7 +256,7 @@ def alerts_accept(*, source: AlertSource, events: list[AlertEvent], now: datetim
                 if lock:
                     AlertSource.objects.select_for_update().filter(pk=source.pk).first()
                 results = [(index, _accept_one(source=source, event=event, have_source_lock=lock,
-                                               severities=severities, now=now))
+                                               severities=severities, systems=systems, now=now))
                            for index, event in ordered]
             return [outcome for _, outcome in sorted(results, key=lambda pair: pair[0])]
         except _NeedSourceLock:

@@ -4,9 +4,12 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from alerts.models import Alert
 from incidents.models import Incident, TimelineEvent
+from kb.models import System
 from tests.factories import SystemFactory
 
 from . import payloads
@@ -115,6 +118,22 @@ def test_alert_for_another_system_opens_its_own_incident(client, make_source):
     post(client, am_url(key), payloads.alertmanager(payloads.am_alert("a1")))
     post(client, am_url(key), payloads.alertmanager(payloads.am_alert("a2", service="billing")))
     assert sorted(Incident.objects.values_list("system__slug", flat=True)) == ["billing", "storage"]
+
+
+def test_one_notification_naming_several_systems_looks_them_up_once(client, make_source):
+    SystemFactory(name="Billing", slug="billing")
+    SystemFactory(name="Search", slug="search")
+    _source, key = make_source()
+    body = payloads.alertmanager(payloads.am_alert("a1", service="billing"), payloads.am_alert("a2", service="search"),
+                                 payloads.am_alert("a3", service="no-such-system"), payloads.am_alert("a4"))
+    with CaptureQueriesContext(connection) as queries:
+        response = post(client, am_url(key), body)
+    assert response.status_code == 202
+    assert dict(Alert.objects.values_list("fingerprint", "system_slug")) == {
+        "a1": "billing", "a2": "search", "a3": "storage", "a4": "storage"}
+    system_lookups = [q["sql"] for q in queries.captured_queries
+                      if f'FROM "{System._meta.db_table}"' in q["sql"] and "IN (" in q["sql"]]
+    assert len(system_lookups) == 1
 
 
 def test_alert_after_the_grouping_window_opens_a_new_incident(client, make_source):
