@@ -103,9 +103,9 @@ def incident_symptoms_link(*, incident: Incident, symptom_ids: list[int]) -> Non
 
 def hooks_install() -> None:
     """Fill the lower apps' registries (called from AlertsConfig.ready)."""
-    from incidents import panels
+    from kb import hooks as kb_hooks
 
     from .tasks import alert_enrich_handler
 
     outbox_handler_register(TOPIC_ENRICH, alert_enrich_handler)
-    panels.detail_panel_register("alerts/partials/incident_alerts.html")
+    kb_hooks.register_page_include("incident_detail", "alerts/partials/incident_alerts.html")

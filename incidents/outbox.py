@@ -73,14 +73,17 @@ def outbox_relay_soon() -> None:
 
 
 def outbox_relay_on_commit() -> None:
-    """Ask for the relay once the current transaction commits: once per transaction, however many messages.
+    """Ask for the relay once the current transaction commits: once per atomic block, however many messages.
 
-    A batch of alerts or a bulk transition writes many messages; one relay task publishes them all.
-    Outside a transaction the relay is asked for at once.
+    A batch of alerts writes many messages in one block; one relay task publishes them all. A request
+    made in another (nested) block is kept, since that block may be rolled back on its own. Outside a
+    transaction the relay is asked for at once.
     """
     connection = transaction.get_connection()
-    if connection.in_atomic_block and any(func is outbox_relay_soon for _, func, _ in connection.run_on_commit):
-        return
+    if connection.in_atomic_block:
+        block = set(connection.savepoint_ids)
+        if any(func is outbox_relay_soon and sids == block for sids, func, _ in connection.run_on_commit):
+            return
     transaction.on_commit(outbox_relay_soon)
 
 

@@ -3,8 +3,9 @@
 kb never imports those apps (imports go one way: incidents -> trees -> kb -> diagnostics); it asks these
 registries instead, and works unchanged when nothing is registered:
 
-- **page includes**: templates an app adds to a slot of a kb page (``{% hook_includes "article_detail" %}``),
-  rendered with the page's context, e.g. the decision trees to start from an article;
+- **page includes**: templates an app adds to a slot of a page (``{% hook_includes "article_detail" %}``),
+  rendered with the page's context, e.g. the decision trees to start from an article, or the alerts panel
+  that alerts adds to the incident page (slot ``incident_detail``);
 - **decision-tree providers**: ``trees_for_symptoms`` / ``trees_for_articles`` return, for many ids in one
   query, the guided troubleshooting (anything with ``pk``, ``title`` and ``get_absolute_url()``) to start
   for a symptom or that leads to an article; kb knows the idea, the trees app provides the rows;

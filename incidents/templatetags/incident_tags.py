@@ -42,11 +42,3 @@ def since(start: datetime | None, end: datetime | None) -> str:
     if not start or not end:
         return "–"
     return duration_label((end - start).total_seconds())
-
-
-@register.simple_tag
-def incident_detail_panels() -> list[str]:
-    """Templates higher apps registered for the incident page (see incidents.panels)."""
-    from ..panels import DETAIL_PANELS
-
-    return list(DETAIL_PANELS)
