@@ -152,6 +152,30 @@ def _alert_fields(event: AlertEvent, now: datetime) -> dict[str, Any]:
             "severity": event.severity[:40], "payload": bounded(event.payload), "last_received_at": now}
 
 
+def _file_occurrence(
+    *, source: AlertSource, event: AlertEvent, alert: Alert | None, severities: dict,
+    systems: dict[str, bridge.System], now: datetime,
+) -> AlertOutcome:
+    """A new occurrence of an alert (first seen, or firing after its incident ended): give it an incident.
+
+    The alert row is created, or reset to firing when it exists. Source is locked.
+    """
+    system = _system_for(source, event, systems)
+    incident, opened = _incident_for_new_alert(source=source, event=event, system=system,
+                                               severities=severities, now=now)
+    fields = {"incident": incident, "system_slug": system.slug, "first_seen_at": now, **_alert_fields(event, now)}
+    if alert is None:
+        alert = Alert.objects.create(source=source, fingerprint=event.fingerprint, **fields)
+    else:
+        Alert.objects.filter(pk=alert.pk).update(status=Status.FIRING, resolved_at=None, acknowledged_at=None,
+                                                 repeat_count=0, flap_count=0, enriched_at=None, **fields)
+    if not opened:
+        bridge.timeline_add(incident=incident, now=now, message=f"Alert “{fields['title']}” joined this incident",
+                            data={"alert_id": alert.pk, "fingerprint": alert.fingerprint})
+    bridge.outbox_enqueue(topic=bridge.TOPIC_ENRICH, payload={"alert_id": alert.pk})
+    return AlertOutcome(event.fingerprint, "opened" if opened else "grouped", alert.pk, incident.pk)
+
+
 def _accept_one(
     *, source: AlertSource, event: AlertEvent, have_source_lock: bool, severities: dict,
     systems: dict[str, bridge.System], now: datetime,
@@ -164,16 +188,8 @@ def _accept_one(
             return AlertOutcome(event.fingerprint, "ignored", None, None)
         if not have_source_lock:
             raise _NeedSourceLock
-        system = _system_for(source, event, systems)
-        incident, opened = _incident_for_new_alert(source=source, event=event, system=system,
-                                                   severities=severities, now=now)
-        alert = Alert.objects.create(source=source, fingerprint=event.fingerprint, incident=incident,
-                                     system_slug=system.slug, first_seen_at=now, **_alert_fields(event, now))
-        if not opened:
-            bridge.timeline_add(incident=incident, now=now, message=f"Alert “{alert.title}” joined this incident",
-                                data={"alert_id": alert.pk, "fingerprint": alert.fingerprint})
-        bridge.outbox_enqueue(topic=bridge.TOPIC_ENRICH, payload={"alert_id": alert.pk})
-        return AlertOutcome(event.fingerprint, "opened" if opened else "grouped", alert.pk, incident.pk)
+        return _file_occurrence(source=source, event=event, alert=None, severities=severities, systems=systems,
+                                now=now)
 
     incident = alert.incident
     if event.action == RESOLVE:
@@ -188,17 +204,8 @@ def _accept_one(
         # Its incident was resolved or closed by a person: this is a new occurrence, grouped afresh.
         if not have_source_lock:
             raise _NeedSourceLock
-        system = _system_for(source, event, systems)
-        incident, opened = _incident_for_new_alert(source=source, event=event, system=system,
-                                                   severities=severities, now=now)
-        Alert.objects.filter(pk=alert.pk).update(
-            incident=incident, system_slug=system.slug, status=Status.FIRING, resolved_at=None, acknowledged_at=None,
-            first_seen_at=now, repeat_count=0, flap_count=0, enriched_at=None, **_alert_fields(event, now))
-        if not opened:
-            bridge.timeline_add(incident=incident, now=now, message=f"Alert “{event.title}” joined this incident",
-                                data={"alert_id": alert.pk, "fingerprint": alert.fingerprint})
-        bridge.outbox_enqueue(topic=bridge.TOPIC_ENRICH, payload={"alert_id": alert.pk})
-        return AlertOutcome(event.fingerprint, "opened" if opened else "grouped", alert.pk, incident.pk)
+        return _file_occurrence(source=source, event=event, alert=alert, severities=severities, systems=systems,
+                                now=now)
 
     if alert.status == Status.RESOLVED:
         # Flapping: the same alert fires again while its incident is open. Re-open the alert, not a new incident.
