@@ -17,9 +17,11 @@ from django.db.models.functions import Coalesce
 from ..hooks import trees_for_symptoms
 from ..models import Article, Signature, Solution, Symptom, SymptomSeverity, SymptomSolution, System
 from ..selectors import article_visible_q
+from . import events as trace_events
 from . import retrieval
 from .clustering import UnknownGroup
 from .engine import LineHit, Matcher, ScanReport, is_calm
+from .masking import strip_log_prefix
 from .reader import MatchInputError
 from .version import matcher_current
 
@@ -34,6 +36,10 @@ EVENT_CHARS = 500
 DETECT_CHARS = 64 * 1024
 # A short paste where nothing looks like an error ("Incompatible CPU detected") is looked up line by line.
 SHORT_PASTE_LINES = 5
+# A paste of at most this many lines is what the person picked out as the error: looked up as a whole, the
+# lines around its error lines ("Is the server running on that host ...", "DETAIL: ...") count too.
+WHOLE_PASTE_LINES = 20
+WHOLE_EVENT_CHARS = 2000
 _SEVERITY_RANK = {SymptomSeverity.LOW: 1, SymptomSeverity.MEDIUM: 2, SymptomSeverity.HIGH: 3, SymptomSeverity.CRITICAL: 4}
 
 
@@ -146,14 +152,53 @@ def _match(*, stream: IO[bytes], text: str | None, user: Any, system: str | None
 
 def _related_events(report: ScanReport, text: str | None) -> list[str]:
     """The error events to look up: one per unknown template (a stack trace is one, by its exception
-    line); for a short paste with no error word and no match, its lines that are not INFO/DEBUG."""
+    line), then the paste as a whole (see ``_whole_event``); for a short paste with no error word and no
+    match, its lines that are not INFO/DEBUG."""
     events = [group.example[:EVENT_CHARS] for group in report.unknown[:MAX_RELATED_EVENTS]]
-    if events or report.hits or text is None:
+    if events or report.hits:
+        whole = _whole_event(report, text)
+        if whole and whole not in events:
+            events.append(whole)
+        return events
+    if text is None:
         return events
     lines = [line.strip() for line in text[:DETECT_CHARS].splitlines() if line.strip()]
     if len(lines) > SHORT_PASTE_LINES:
         return []
     return [line[:EVENT_CHARS] for line in lines if not is_calm(line)]
+
+
+def _whole_event(report: ScanReport, text: str | None) -> str:
+    """The paste as one event, so that a line a signature of the wrong system (or only part of it) caught
+    is still looked up: its error lines in order, matched or not. A stack trace's frames are context, as
+    the engine treats them, and INFO/DEBUG lines never count. A short paste keeps its other lines too;
+    a long one (a log) only the error lines the engine found."""
+    if text is not None:
+        head = text[:DETECT_CHARS]
+        if head.count("\n") < WHOLE_PASTE_LINES:
+            lines = _plain_lines(head.encode("utf-8", "replace"))
+            if lines:
+                return "\n".join(lines)[:WHOLE_EVENT_CHARS]
+    numbered = {line.number: strip_log_prefix(line.text) for hits in report.hits.values() for line in hits.lines}
+    for group in report.unknown[:MAX_RELATED_EVENTS]:
+        numbered.setdefault(group.first_line, group.example)
+    ordered = list(dict.fromkeys(numbered[number][:EVENT_CHARS] for number in sorted(numbered)))
+    return "\n".join(ordered)[:WHOLE_EVENT_CHARS]
+
+
+def _plain_lines(buf: bytes) -> list[str]:
+    """The lines of a short paste that are neither INFO/DEBUG nor stack trace context (frames, the source
+    lines under them, a bare ``Traceback (most recent call last):``)."""
+    kept, start = [], 0
+    while start < len(buf):
+        end = buf.find(b"\n", start)
+        end = len(buf) if end < 0 else end
+        line = buf[start:end].decode("utf-8", "replace").strip()
+        if line and not is_calm(line) and not trace_events.is_context(buf, start, end) \
+                and not trace_events.is_bare_header(line):
+            kept.append(strip_log_prefix(line))
+        start = end + 1
+    return kept
 
 
 def _related_matches(report: ScanReport, result: MatchResult, *, text: str | None, user: Any) -> list[RelatedMatch]:
