@@ -323,24 +323,25 @@ def _diverse(index: RetrievalIndex, candidates: list[tuple[float, int, list[str]
 
 
 def related_lookup(*, events: list[str], system: str | None = None, exclude_symptom_ids: set[int] = frozenset(),
-                   user: Any = None, limit: int = 5) -> list[RelatedHit]:
+                   user: Any = None, limit: int = 5, leading: str | None = None) -> list[RelatedHit]:
     """Look up each error event (already known NOT to match a signature; INFO/DEBUG lines never passed)
     in the retrieval index; merge, drop symptoms in ``exclude_symptom_ids``, rank, return up to ``limit``.
 
     ``system`` (slug) boosts that system's articles. One hit per article (the best event for it); each
-    hit names up to three articles for its event. Never raises on odd input: what cannot be looked up
+    hit names up to three articles for its event. The hit of ``leading`` (one of ``events``: a short
+    paste as a whole, which says more than any one of its lines) comes first whatever the scores. Never raises on odd input: what cannot be looked up
     is skipped.
     """
     try:
         return _related_lookup(events=events, system=system, exclude_symptom_ids=set(exclude_symptom_ids or ()),
-                               user=user, limit=limit)
+                               user=user, limit=limit, leading=leading)
     except Exception:  # retrieval is an extra; a failure here must never fail the match itself
         logger.exception("retrieval: lookup failed")
         return []
 
 
 def _related_lookup(*, events: list[str], system: str | None, exclude_symptom_ids: set[int], user: Any,
-                    limit: int) -> list[RelatedHit]:
+                    limit: int, leading: str | None) -> list[RelatedHit]:
     distinct = []
     for event in events or []:
         if isinstance(event, str) and event.strip() and event not in distinct:
@@ -375,14 +376,15 @@ def _related_lookup(*, events: list[str], system: str | None, exclude_symptom_id
         score, doc_index, matched, symptom_id = kept[0]
         normalised = score / (total + 1.0)
         article_id = index.docs[doc_index].article_id
-        if article_id in found and found[article_id][0] >= normalised:
+        if article_id in found and event != leading and (found[article_id][1] == leading
+                                                          or found[article_id][0] >= normalised):
             continue
         surface = _surface_forms(query.text)
         why = [surface.get(t, t) for t in sorted(matched, key=lambda t: -index.idf[t] * query.weights[t])]
         found[article_id] = (normalised, event, [index.docs[k[1]].article_id for k in kept], symptom_id,
                              list(dict.fromkeys(why))[:8])
 
-    ranked_hits = sorted(found.items(), key=lambda item: (-item[1][0], item[0]))[:limit]
+    ranked_hits = sorted(found.items(), key=lambda item: (item[1][1] != leading, -item[1][0], item[0]))[:limit]
     if not ranked_hits:
         return []
     article_ids = {a for _, (_, _, ids, _, _) in ranked_hits for a in ids}

@@ -47,6 +47,7 @@ _HTTP_STATUS_RE = re.compile(r"(?<![\w.:/-])([1-5]\d\d)(?![\w:/-]|\.\d)")
 _QUOTED_RE = re.compile(r"""["'`“‘]([^"'`”’\n]{3,80})["'`”’]""")
 _WORD_RE = re.compile(r"[^\W_]+")
 _EXIT_STATUS_RE = re.compile(r"\bexit(?:ed)?\s+(?:with\s+)?(?:code|status)\s*:?\s*(1[3-6]\d)\b", re.IGNORECASE)
+_HOST_PORT_RE = re.compile(r"([A-Za-z][\w.-]*[A-Za-z0-9]):\d{1,5}")
 _PORT_RE = re.compile(r"(?:(?<=[\w\]]:)|(?<=\bport )|(?<=\bport=))(\d{4,5})\b", re.IGNORECASE)
 # Ports whose service everyone on call knows by number. Data, not rules: extend as needed.
 WELL_KNOWN_PORTS = {
@@ -55,6 +56,14 @@ WELL_KNOWN_PORTS = {
 }
 
 _stemmer = snowballstemmer.stemmer("english")
+
+
+# What a process ended by a signal usually went through (an exit status of 128 + the signal's number).
+# A container or process killed with SIGKILL was, far more often than not, over its memory limit.
+SIGNAL_MEANINGS = {
+    "sigkill": "killed oom out of memory", "sigsegv": "segmentation fault crash", "sigabrt": "aborted crash",
+    "sigterm": "terminated", "sigint": "interrupted", "sigbus": "bus error crash",
+}
 
 
 @lru_cache(maxsize=512)
@@ -108,6 +117,7 @@ def error_tokens(text: str) -> list[str]:
         name = _signal_name(int(status))
         if name:
             tokens.append(name)
+            tokens.extend(stem(word) for word in SIGNAL_MEANINGS.get(name, "").split())
     for port in _PORT_RE.findall(text):
         if port in WELL_KNOWN_PORTS:
             tokens.append(stem(WELL_KNOWN_PORTS[port]))
@@ -124,6 +134,9 @@ def error_tokens(text: str) -> list[str]:
         parts = re.split(r"[.:\-/]", piece)
         if len(parts) > 1 and sum(p[:1].isalpha() for p in parts) >= 2 and len(piece) <= MAX_TOKEN_CHARS:
             tokens.append(piece.lower())  # the whole dotted or hyphenated name
+            host = _HOST_PORT_RE.fullmatch(piece)
+            if host:
+                tokens.append(host.group(1).lower())  # redis-master:6379 names the host redis-master
         for part in parts:
             if not part:
                 continue
