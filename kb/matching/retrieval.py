@@ -7,8 +7,10 @@ codes, distinctive identifiers such as ``QueuePool``; quoted fragments count ext
 this process's memory and is rebuilt when the knowledge base changes (the matcher's knowledge version
 plus the articles' own fingerprint), so PostgreSQL and SQLite give the same results from the same data.
 
-``related_lookup`` is what the match service calls for error events no signature matched. A query is
-expanded with the operations vocabulary (``kb.search.synonyms``) at a lower weight. Work per call is
+``related_lookup`` is what the match service calls for error events no signature matched and for the
+paste as a whole. A query is expanded with the operations vocabulary (``kb.search.synonyms``) at a lower
+weight; pairs of neighbouring words (phrases) reorder what its words found. With no system known, each
+hit's articles are spread over systems when their scores are close. Work per call is
 bounded: at most ``MAX_EVENTS`` distinct events, ``MAX_EVENT_CHARS`` characters and ``MAX_QUERY_TOKENS``
 tokens each.
 """
