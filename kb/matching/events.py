@@ -39,6 +39,11 @@ _HEADER = re.compile(
     rb"(?:Traceback \(most recent call last\):|Exception in thread |Caused by: |panic: |Unhandled exception\. "
     rb"|\s*---> |During handling of the above exception|The above exception was the direct cause)"
 )
+# Trace headers that say nothing of the error itself.
+_BARE_HEADER = re.compile(
+    r"(?:Traceback \(most recent call last\):|During handling of the above exception, another exception occurred:"
+    r"|The above exception was the direct cause of the following exception:|goroutine \d+ \[[^\]]*\]:)\s*$"
+)
 # Under a Python frame comes its source line and sometimes a ``^^^^`` marker, both indented.
 _INDENTED = re.compile(rb"(?: {2,}|\t)\S")
 
@@ -67,6 +72,11 @@ def _match(pattern: re.Pattern, buf: bytes, begin: int, end: int) -> bool:
 
 def is_frame(buf: bytes, begin: int, end: int) -> bool:
     return _match(_FRAME, buf, begin, end)
+
+
+def is_bare_header(line: str) -> bool:
+    """A header line such as ``Traceback (most recent call last):`` that names no error."""
+    return _BARE_HEADER.match(line.strip()[:LOOK_BYTES]) is not None
 
 
 def starts_trace(buf: bytes, begin: int, end: int) -> bool:

@@ -7,8 +7,10 @@ codes, distinctive identifiers such as ``QueuePool``; quoted fragments count ext
 this process's memory and is rebuilt when the knowledge base changes (the matcher's knowledge version
 plus the articles' own fingerprint), so PostgreSQL and SQLite give the same results from the same data.
 
-``related_lookup`` is what the match service calls for error events no signature matched. A query is
-expanded with the operations vocabulary (``kb.search.synonyms``) at a lower weight. Work per call is
+``related_lookup`` is what the match service calls for error events no signature matched and for the
+paste as a whole. A query is expanded with the operations vocabulary (``kb.search.synonyms``) at a lower
+weight; pairs of neighbouring words (phrases) reorder what its words found. With no system known, each
+hit's articles are spread over systems when their scores are close. Work per call is
 bounded: at most ``MAX_EVENTS`` distinct events, ``MAX_EVENT_CHARS`` characters and ``MAX_QUERY_TOKENS``
 tokens each.
 """
@@ -29,7 +31,7 @@ from django.db.models import Count, Max
 from ..models import Article, Symptom, System
 from ..search.synonyms import synonym_expand
 from ..selectors import is_staff
-from .tokens import error_tokens, query_tokens, quoted_fragments, stem, words_plain
+from .tokens import error_tokens, phrase_tokens, query_tokens, quoted_fragments, stem, words_plain
 from .version import knowledge_version
 
 logger = logging.getLogger(__name__)
@@ -44,6 +46,7 @@ FIELD_B = {"head": 0.5, "symptoms": 0.6, "code": 0.75, "body": 0.75}
 K1 = 1.2
 SYNONYM_WEIGHT = 0.7
 QUOTED_BONUS = 0.5
+PHRASE_WEIGHT = 0.5
 SYSTEM_BOOST = 3.0
 # A hit must explain at least this share of the query's weight (idf) to be shown at all.
 MIN_COVERAGE = 0.18
@@ -51,6 +54,11 @@ MIN_SCORE = 2.0
 UNKNOWN_IDF = 1.0
 COMMON_IDF = 0.7
 DETECT_CHARS = 20_000
+# Each hit names this many articles; with no system known they are spread over systems (``_diverse``)
+# among this many candidates whose score is within this share of the best.
+HIT_ARTICLES = 3
+DIVERSE_CANDIDATES = 12
+DIVERSE_RATIO = 0.5
 
 _FENCE_RE = re.compile(r"^(\s*)(```+|~~~+)[^\n]*\n(.*?)^\1\2[ \t]*$", re.MULTILINE | re.DOTALL)
 _INLINE_CODE_RE = re.compile(r"`([^`\n]+)`")
@@ -102,12 +110,13 @@ def _field_counts(article: Article, symptom_texts: list[str]) -> dict[str, Count
     body = (article.body or "")[:MAX_BODY_CHARS]
     code, prose = _split_code(body)
     head = f"{article.title}\n{article.heading_path.replace(' / ', chr(10))}"
-    return {
-        "head": Counter(error_tokens(head)),
-        "symptoms": Counter(error_tokens("\n".join(symptom_texts))),
-        "code": Counter(error_tokens(code)),
-        "body": Counter(error_tokens(f"{article.summary}\n{prose}")),
-    }
+    texts = {"head": head, "symptoms": "\n".join(symptom_texts), "code": code, "body": f"{article.summary}\n{prose}"}
+    return {name: Counter(error_tokens(text)) + Counter(_phrases(text)) for name, text in texts.items()}
+
+
+def _phrases(text: str) -> list[str]:
+    """Neighbouring words, line by line (a phrase never runs from one line of code into the next)."""
+    return [phrase for line in text.splitlines() for phrase in phrase_tokens(line)]
 
 
 def retrieval_index_build(*, version: str = "") -> RetrievalIndex:
@@ -193,6 +202,8 @@ class _Query:
     text: str
     weights: dict[str, float]  # token -> query weight
     fragments: list[str]
+    # Neighbouring words as one token -> weight: they reorder what the words found, never find on their own.
+    phrases: dict[str, float] = field(default_factory=dict)
 
 
 def _surface_forms(text: str) -> dict[str, str]:
@@ -218,7 +229,8 @@ def query_build(text: str) -> _Query:
             for token in query_tokens(" ".join(alternative)):
                 if token not in weights:
                     weights[token] = SYNONYM_WEIGHT
-    return _Query(text=text, weights=weights, fragments=quoted_fragments(text))
+    phrases = dict.fromkeys(_phrases(text), PHRASE_WEIGHT)
+    return _Query(text=text, weights=weights, fragments=quoted_fragments(text), phrases=phrases)
 
 
 def _score(index: RetrievalIndex, query: _Query, *, system_id: int | None, visible_all: bool,
@@ -253,11 +265,21 @@ def _score(index: RetrievalIndex, query: _Query, *, system_id: int | None, visib
             if tf:
                 scores[doc_index] = scores.get(doc_index, 0.0) + weight * idf * tf * (K1 + 1) / (tf + K1)
                 matched.setdefault(doc_index, []).append(token)
+    phrase_scores: dict[int, float] = {}
+    for phrase, weight in query.phrases.items():
+        idf = index.idf.get(phrase)
+        if idf is None:
+            continue
+        for doc_index in scores:
+            tf = index.docs[doc_index].weights.get(phrase)
+            if tf:
+                phrase_scores[doc_index] = phrase_scores.get(doc_index, 0.0) + weight * idf * tf * (K1 + 1) / (tf + K1)
     results = []
     for doc_index, score in scores.items():
         doc = index.docs[doc_index]
         if not (doc.published or visible_all):
             continue
+        score += phrase_scores.get(doc_index, 0.0)
         covered = sum(index.idf[t] * query.weights[t] for t in matched[doc_index]) / total
         if covered < MIN_COVERAGE:
             continue
@@ -284,25 +306,44 @@ def _best_symptom(doc: _Doc, tokens: set[str], excluded: set[int] | frozenset[in
     return best, best in excluded
 
 
+def _diverse(index: RetrievalIndex, candidates: list[tuple[float, int, list[str], int | None]], *, spread: bool,
+             ) -> list[tuple[float, int, list[str], int | None]]:
+    """The ``HIT_ARTICLES`` candidates to show for one event, best first. With no system known, one system's
+    articles must not crowd out the others': the same fix is often written down in several systems, and
+    only the reader knows which one they run. So after the best, a candidate of a system not shown yet
+    goes first while its score is within ``DIVERSE_RATIO`` of the best."""
+    if not spread or len(candidates) <= HIT_ARTICLES:
+        return candidates[:HIT_ARTICLES]
+    kept, rest = candidates[:1], candidates[1:]
+    floor = candidates[0][0] * DIVERSE_RATIO
+    while rest and len(kept) < HIT_ARTICLES:
+        shown = {index.docs[k[1]].system_id for k in kept}
+        pick = next((c for c in rest if c[0] >= floor and index.docs[c[1]].system_id not in shown), rest[0])
+        kept.append(pick)
+        rest.remove(pick)
+    return kept
+
+
 def related_lookup(*, events: list[str], system: str | None = None, exclude_symptom_ids: set[int] = frozenset(),
-                   user: Any = None, limit: int = 5) -> list[RelatedHit]:
+                   user: Any = None, limit: int = 5, leading: str | None = None) -> list[RelatedHit]:
     """Look up each error event (already known NOT to match a signature; INFO/DEBUG lines never passed)
     in the retrieval index; merge, drop symptoms in ``exclude_symptom_ids``, rank, return up to ``limit``.
 
     ``system`` (slug) boosts that system's articles. One hit per article (the best event for it); each
-    hit names up to three articles for its event. Never raises on odd input: what cannot be looked up
+    hit names up to three articles for its event. The hit of ``leading`` (one of ``events``: a short
+    paste as a whole, which says more than any one of its lines) comes first whatever the scores. Never raises on odd input: what cannot be looked up
     is skipped.
     """
     try:
         return _related_lookup(events=events, system=system, exclude_symptom_ids=set(exclude_symptom_ids or ()),
-                               user=user, limit=limit)
+                               user=user, limit=limit, leading=leading)
     except Exception:  # retrieval is an extra; a failure here must never fail the match itself
         logger.exception("retrieval: lookup failed")
         return []
 
 
 def _related_lookup(*, events: list[str], system: str | None, exclude_symptom_ids: set[int], user: Any,
-                    limit: int) -> list[RelatedHit]:
+                    limit: int, leading: str | None) -> list[RelatedHit]:
     distinct = []
     for event in events or []:
         if isinstance(event, str) and event.strip() and event not in distinct:
@@ -323,27 +364,29 @@ def _related_lookup(*, events: list[str], system: str | None, exclude_symptom_id
             continue
         ranked, total = _score(index, query, system_id=system_id, visible_all=visible_all)
         tokens = set(query.weights)
-        kept: list[tuple[float, int, list[str], int | None]] = []
+        candidates: list[tuple[float, int, list[str], int | None]] = []
         for score, doc_index, matched in ranked:
             symptom_id, excluded = _best_symptom(index.docs[doc_index], tokens, exclude_symptom_ids)
             if excluded:
                 continue
-            kept.append((score, doc_index, matched, symptom_id))
-            if len(kept) >= 3:
+            candidates.append((score, doc_index, matched, symptom_id))
+            if len(candidates) >= DIVERSE_CANDIDATES:
                 break
+        kept = _diverse(index, candidates, spread=system_id is None)
         if not kept:
             continue
         score, doc_index, matched, symptom_id = kept[0]
         normalised = score / (total + 1.0)
         article_id = index.docs[doc_index].article_id
-        if article_id in found and found[article_id][0] >= normalised:
+        if article_id in found and event != leading and (found[article_id][1] == leading
+                                                          or found[article_id][0] >= normalised):
             continue
         surface = _surface_forms(query.text)
         why = [surface.get(t, t) for t in sorted(matched, key=lambda t: -index.idf[t] * query.weights[t])]
         found[article_id] = (normalised, event, [index.docs[k[1]].article_id for k in kept], symptom_id,
                              list(dict.fromkeys(why))[:8])
 
-    ranked_hits = sorted(found.items(), key=lambda item: (-item[1][0], item[0]))[:limit]
+    ranked_hits = sorted(found.items(), key=lambda item: (item[1][1] != leading, -item[1][0], item[0]))[:limit]
     if not ranked_hits:
         return []
     article_ids = {a for _, (_, _, ids, _, _) in ranked_hits for a in ids}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import time
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -17,9 +18,11 @@ from django.db.models.functions import Coalesce
 from ..hooks import trees_for_symptoms
 from ..models import Article, Signature, Solution, Symptom, SymptomSeverity, SymptomSolution, System
 from ..selectors import article_visible_q
+from . import events as trace_events
 from . import retrieval
 from .clustering import UnknownGroup
 from .engine import LineHit, Matcher, ScanReport, is_calm
+from .masking import strip_log_prefix
 from .reader import MatchInputError
 from .version import matcher_current
 
@@ -27,13 +30,19 @@ logger = logging.getLogger(__name__)
 
 MAX_SYMPTOMS = 25
 MAX_RELATED = 5
-# What goes to retrieval is bounded whatever the input: this many events of at most this many characters,
-# and the start of a paste for system detection.
+# What goes to retrieval is bounded whatever the input: this many events of at most this many characters
+# (the paste as a whole at most WHOLE_EVENT_CHARS), and the start of a paste for system detection.
 MAX_RELATED_EVENTS = 20
 EVENT_CHARS = 500
 DETECT_CHARS = 64 * 1024
 # A short paste where nothing looks like an error ("Incompatible CPU detected") is looked up line by line.
 SHORT_PASTE_LINES = 5
+# A paste of at most this many lines is what the person picked out as the error: looked up as a whole, the
+# lines around its error lines ("Is the server running on that host ...", "DETAIL: ...") count too.
+WHOLE_PASTE_LINES = 20
+WHOLE_EVENT_CHARS = 2000
+# A library's name in a stack frame's path: node_modules/pg-pool/, site-packages/psycopg2/.
+_LIBRARY_RE = re.compile(r"(?:node_modules|site-packages|dist-packages)[/\\](@[\w.-]+/[\w.-]+|[\w.-]+)")
 _SEVERITY_RANK = {SymptomSeverity.LOW: 1, SymptomSeverity.MEDIUM: 2, SymptomSeverity.HIGH: 3, SymptomSeverity.CRITICAL: 4}
 
 
@@ -144,26 +153,77 @@ def _match(*, stream: IO[bytes], text: str | None, user: Any, system: str | None
     return result
 
 
-def _related_events(report: ScanReport, text: str | None) -> list[str]:
+def _related_events(report: ScanReport, text: str | None) -> tuple[list[str], str | None]:
     """The error events to look up: one per unknown template (a stack trace is one, by its exception
-    line); for a short paste with no error word and no match, its lines that are not INFO/DEBUG."""
-    events = [group.example[:EVENT_CHARS] for group in report.unknown[:MAX_RELATED_EVENTS]]
-    if events or report.hits or text is None:
-        return events
+    line), then the paste as a whole (see ``_whole_event``), which leads when the paste is short; for a
+    short paste with no error word and no match, its lines that are not INFO/DEBUG."""
+    events = [group.example[:EVENT_CHARS] for group in report.unknown[:MAX_RELATED_EVENTS - 1]]
+    if events or report.hits:
+        whole, short = _whole_event(report, text)
+        if whole and whole not in events:
+            events.append(whole)
+        return events, (whole or None) if short else None
+    if text is None:
+        return events, None
     lines = [line.strip() for line in text[:DETECT_CHARS].splitlines() if line.strip()]
     if len(lines) > SHORT_PASTE_LINES:
-        return []
-    return [line[:EVENT_CHARS] for line in lines if not is_calm(line)]
+        return [], None
+    events = [line[:EVENT_CHARS] for line in lines if not is_calm(line)]
+    if len(events) < 2:
+        return events, None
+    whole = "\n".join(events)[:WHOLE_EVENT_CHARS]
+    return [*events, whole], whole
+
+
+def _whole_event(report: ScanReport, text: str | None) -> tuple[str, bool]:
+    """The paste as one event, so that a line a signature of the wrong system (or only part of it) caught
+    is still looked up: its error lines in order, matched or not. A stack trace's frames are context, as
+    the engine treats them, and INFO/DEBUG lines never count. A short paste keeps its other lines too;
+    a long one (a log) only the error lines the engine found. Returns the event and whether the paste was
+    short."""
+    if text is not None:
+        head = text[:DETECT_CHARS]
+        if head.count("\n") < WHOLE_PASTE_LINES:
+            lines = _plain_lines(head.encode("utf-8", "replace"))
+            if lines:
+                return "\n".join(lines)[:WHOLE_EVENT_CHARS], True
+    numbered = {line.number: strip_log_prefix(line.text) for hits in report.hits.values() for line in hits.lines}
+    for group in report.unknown[:MAX_RELATED_EVENTS]:
+        numbered.setdefault(group.first_line, group.example)
+    ordered = list(dict.fromkeys(numbered[number][:EVENT_CHARS] for number in sorted(numbered)))
+    return "\n".join(ordered)[:WHOLE_EVENT_CHARS], False
+
+
+def _plain_lines(buf: bytes) -> list[str]:
+    """The lines of a short paste that are neither INFO/DEBUG nor stack trace context (frames, the source
+    lines under them, a bare ``Traceback (most recent call last):``), then the names of the installed
+    libraries its frames run through (``node_modules/pg-pool/...``: the library that raised the error
+    says which part of the system failed, where the message alone is generic)."""
+    kept, libraries, start = [], [], 0
+    while start < len(buf):
+        end = buf.find(b"\n", start)
+        end = len(buf) if end < 0 else end
+        line = buf[start:end].decode("utf-8", "replace").strip()
+        if not line or is_calm(line):
+            pass
+        elif trace_events.is_context(buf, start, end):
+            libraries.extend(_LIBRARY_RE.findall(line[:trace_events.LOOK_BYTES]))
+        elif not trace_events.is_bare_header(line):
+            kept.append(strip_log_prefix(line))
+        start = end + 1
+    if kept and libraries:
+        kept.append(" ".join(dict.fromkeys(libraries)))
+    return kept
 
 
 def _related_matches(report: ScanReport, result: MatchResult, *, text: str | None, user: Any) -> list[RelatedMatch]:
-    events = _related_events(report, text)
+    events, leading = _related_events(report, text)
     if not events:
         return []
     matched = {item.symptom.pk for item in result.matches} | {s.pk for item in result.matches for s in item.also}
     try:
         hits = retrieval.related_lookup(events=events, system=result.system or None, exclude_symptom_ids=matched,
-                                        user=user, limit=MAX_RELATED)
+                                        user=user, limit=MAX_RELATED, leading=leading)
     except Exception:
         # Related hits are extra: a retrieval failure must not lose the exact matches already found.
         logger.exception("related lookup failed")

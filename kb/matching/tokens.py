@@ -8,14 +8,25 @@ Plain words are lower-cased and stemmed (Snowball English, like PostgreSQL's ``e
   ``CrashLoopBackOff``) gives itself and its words;
 - errno names (``ECONNREFUSED``), ``errno 111`` / ``[Errno 111]``, HTTP statuses (``404``), hex and
   HRESULT codes (``0x80070003``) and signals are kept as they are;
+- what those codes mean is added as words, from the standard library's tables: an errno name or number
+  gives its message (``ECONNREFUSED`` and ``[Errno 111]`` both give "connection refused" and the name),
+  an exit status above 128 the signal that ended the process (``exited with code 137``: ``sigkill``);
+- a well-known port (``:5432``, ``port 6379``) gives the service that listens there (``postgres``,
+  ``redis``): the one word in ``connect ECONNREFUSED 10.0.4.17:5432`` that says what was unreachable;
 - other numbers (ports, ids, sizes, times) vary between occurrences of the same error and are dropped.
+
+``phrase_tokens`` gives each pair of neighbouring words as one token, so "connection refused" as a
+phrase counts for more than "connection" and "refused" apart.
 
 Quoted fragments (``"features"``, ``'agent_factory'``) are returned separately by ``quoted_fragments``.
 """
 
 from __future__ import annotations
 
+import errno
+import os
 import re
+import signal
 from functools import lru_cache
 
 import snowballstemmer
@@ -35,8 +46,40 @@ _ERRNO_NUMBER_RE = re.compile(r"\berrno\s*:?\s*(-?\d{1,4})\b|\[errno\s+(\d{1,4})
 _HTTP_STATUS_RE = re.compile(r"(?<![\w.:/-])([1-5]\d\d)(?![\w:/-]|\.\d)")
 _QUOTED_RE = re.compile(r"""["'`“‘]([^"'`”’\n]{3,80})["'`”’]""")
 _WORD_RE = re.compile(r"[^\W_]+")
+_EXIT_STATUS_RE = re.compile(r"\bexit(?:ed)?\s+(?:with\s+)?(?:code|status)\s*:?\s*(1[3-6]\d)\b", re.IGNORECASE)
+_HOST_PORT_RE = re.compile(r"([A-Za-z][\w.-]*[A-Za-z0-9]):\d{1,5}")
+_PORT_RE = re.compile(r"(?:(?<=[\w\]]:)|(?<=\bport )|(?<=\bport=))(\d{4,5})\b", re.IGNORECASE)
+# Ports whose service everyone on call knows by number. Data, not rules: extend as needed.
+WELL_KNOWN_PORTS = {
+    "5432": "postgres", "3306": "mysql", "6379": "redis", "27017": "mongodb", "9200": "elasticsearch",
+    "5672": "rabbitmq", "11211": "memcached", "9092": "kafka", "2181": "zookeeper", "2379": "etcd",
+}
 
 _stemmer = snowballstemmer.stemmer("english")
+
+
+# What a process ended by a signal usually went through (an exit status of 128 + the signal's number).
+# A container or process killed with SIGKILL was, far more often than not, over its memory limit.
+SIGNAL_MEANINGS = {
+    "sigkill": "killed oom out of memory", "sigsegv": "segmentation fault crash", "sigabrt": "aborted crash",
+    "sigterm": "terminated", "sigint": "interrupted", "sigbus": "bus error crash",
+}
+
+
+@lru_cache(maxsize=512)
+def _errno_words(name: str) -> tuple[str, ...]:
+    """The message the C library gives for an errno name ("ECONNREFUSED" -> "Connection refused")."""
+    number = getattr(errno, name, None)
+    if not isinstance(number, int):
+        return ()
+    return tuple(stem(w) for w in _WORD_RE.findall(os.strerror(number).lower()) if w not in STOP_WORDS)
+
+
+def _signal_name(status: int) -> str:
+    try:
+        return signal.Signals(status - 128).name.lower()
+    except ValueError:
+        return ""
 
 
 @lru_cache(maxsize=50_000)
@@ -65,7 +108,19 @@ def error_tokens(text: str) -> list[str]:
     for match in _HEX_RE.finditer(lowered):
         tokens.append(match.group(0))
     for first, second in _ERRNO_NUMBER_RE.findall(lowered):
-        tokens.append(f"errno{first or second}")
+        number = first or second
+        tokens.append(f"errno{number}")
+        name = errno.errorcode.get(int(number)) if number.isdigit() else None
+        if name:
+            tokens.append(name.lower())
+    for status in _EXIT_STATUS_RE.findall(text):
+        name = _signal_name(int(status))
+        if name:
+            tokens.append(name)
+            tokens.extend(stem(word) for word in SIGNAL_MEANINGS.get(name, "").split())
+    for port in _PORT_RE.findall(text):
+        if port in WELL_KNOWN_PORTS:
+            tokens.append(stem(WELL_KNOWN_PORTS[port]))
     for status in _HTTP_STATUS_RE.findall(text):
         if status[0] in "45":
             tokens.append(f"http{status}")
@@ -74,10 +129,14 @@ def error_tokens(text: str) -> list[str]:
             piece = piece[: MAX_TOKEN_CHARS * 2]
         if piece in ERRNO_NAMES or re.fullmatch(r"SIG[A-Z]{3,6}", piece):
             tokens.append(piece.lower())
+            tokens.extend(_errno_words(piece))
             continue
         parts = re.split(r"[.:\-/]", piece)
         if len(parts) > 1 and sum(p[:1].isalpha() for p in parts) >= 2 and len(piece) <= MAX_TOKEN_CHARS:
             tokens.append(piece.lower())  # the whole dotted or hyphenated name
+            host = _HOST_PORT_RE.fullmatch(piece)
+            if host:
+                tokens.append(host.group(1).lower())  # redis-master:6379 names the host redis-master
         for part in parts:
             if not part:
                 continue
@@ -98,3 +157,10 @@ def query_tokens(text: str) -> list[str]:
 def quoted_fragments(text: str) -> list[str]:
     """Quoted pieces ("features", 'agent_factory'): often the one distinctive name in an error."""
     return [m.group(1).strip().lower() for m in _QUOTED_RE.finditer(text) if m.group(1).strip()]
+
+
+def phrase_tokens(text: str) -> list[str]:
+    """Each pair of neighbouring words (stemmed, stop words and numbers left out) as one token."""
+    words = [stem(w) for w in _WORD_RE.findall(text.lower())
+             if len(w) <= MAX_TOKEN_CHARS and not w.isdigit() and w not in STOP_WORDS and w not in LOG_NOISE]
+    return [f"{first} {second}" for first, second in zip(words, words[1:], strict=False) if first != second]

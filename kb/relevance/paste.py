@@ -1,18 +1,16 @@
 """What a person sees after pasting text into the matcher: exact signature matches first, then retrieval's
-related hits for the error events no signature knew (never INFO/DEBUG lines).
+related hits for the error events no signature knew and for the paste as a whole (never INFO/DEBUG lines).
 
 ``paste_lookup`` calls the match service, so the benchmark measures what the API returns.
 """
 
 from __future__ import annotations
 
-import io
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..matching import MatchInputError, symptom_match_text
-from ..matching.retrieval import MAX_EVENT_CHARS, MAX_EVENTS, related_lookup, system_detect
 from ..matching.service import RelatedMatch
 from ..models import Article
 
@@ -41,21 +39,6 @@ def is_calm_line(line: str) -> bool:
     return bool(CALM_LINE_RE.search(line[:80]))
 
 
-def paste_events(text: str, unknown_examples: list[str]) -> list[str]:
-    """The unknown error templates' examples, then the paste's non-calm lines as one event."""
-    events = [example for example in unknown_examples if not is_calm_line(example)][: MAX_EVENTS - 1]
-    loud, size = [], 0
-    for line in io.StringIO(text):  # stops reading once the event is full, however long the paste
-        if line.strip() and not is_calm_line(line):
-            loud.append(line.rstrip("\r\n"))
-            size += len(line)
-            if size >= MAX_EVENT_CHARS:
-                break
-    if loud:
-        events.append("\n".join(loud)[:MAX_EVENT_CHARS])
-    return events
-
-
 def paste_lookup(*, text: str, user: Any = None, system: str | None = None) -> PasteResult:
     """What the match API returns for ``text``: exact signature matches, then related hits (the service
     detects the system the text names; ``system`` narrows as the API's field does)."""
@@ -68,12 +51,4 @@ def paste_lookup(*, text: str, user: Any = None, system: str | None = None) -> P
         result.signature_articles.extend(match.articles)
     result.signature_symptoms = len(matched.matches)
     result.related = list(matched.related)
-    return result
-    symptom_ids = set()
-    for match in matched.matches:
-        symptom_ids.add(match.symptom.pk)
-        result.signature_articles.extend(match.articles)
-    result.signature_symptoms = len(matched.matches)
-    events = paste_events(text, [group.example for group in matched.unknown])
-    result.related = related_lookup(events=events, system=system or system_detect(text), exclude_symptom_ids=symptom_ids, user=user)
     return result

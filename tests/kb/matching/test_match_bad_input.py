@@ -13,6 +13,7 @@ from django.urls import reverse
 from kb import matching
 from kb.matching import retrieval
 from kb.matching.clustering import MAX_UNKNOWN_GROUPS
+from kb.matching.service import EVENT_CHARS, MAX_RELATED_EVENTS, WHOLE_EVENT_CHARS
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/match/"
@@ -135,5 +136,9 @@ def test_100000_distinct_unknown_lines_are_capped_with_a_notice(api_client, clie
     assert 0 < len(body["unknown"]) <= MAX_UNKNOWN_GROUPS
     assert "too many different unknown errors" in " ".join(body["notices"])
     assert "too many different unknown errors" in page.content.decode()
-    # Retrieval is asked about a bounded number of short events, whatever the input size.
-    assert all(len(events) <= 20 and all(len(event) <= 500 for event in events) for events in _fresh_matcher)
+    # Retrieval is asked about a bounded number of short events (and the paste as a whole, cut short),
+    # whatever the input size.
+    for events in _fresh_matcher:
+        *lines, whole = events
+        assert len(events) <= MAX_RELATED_EVENTS and all(len(event) <= EVENT_CHARS for event in lines)
+        assert len(whole) <= WHOLE_EVENT_CHARS

@@ -30,8 +30,9 @@ def related(monkeypatch):
     """A fake retrieval: records each call and answers with ``hits`` (minus excluded symptoms)."""
     fake = SimpleNamespace(calls=[], hits=[], detected=None)
 
-    def lookup(*, events, system=None, exclude_symptom_ids=frozenset(), user=None, limit=5):
-        fake.calls.append({"events": list(events), "system": system, "exclude": set(exclude_symptom_ids)})
+    def lookup(*, events, system=None, exclude_symptom_ids=frozenset(), user=None, limit=5, leading=None):
+        fake.calls.append({"events": list(events), "system": system, "exclude": set(exclude_symptom_ids),
+                           "leading": leading})
         return [hit for hit in fake.hits if hit.symptom is None or hit.symptom.pk not in exclude_symptom_ids][:limit]
 
     monkeypatch.setattr(retrieval, "related_lookup", lookup)
@@ -63,8 +64,30 @@ def test_only_unknown_error_events_are_looked_up_never_info_or_debug_lines(relat
     matching.symptom_match_text(text=text)
 
     [call] = related.calls
-    assert call["events"] == [POOL]
+    pool, whole = call["events"]
+    assert pool == POOL
+    # The paste as a whole: both error lines, the one a signature matched too, never the INFO/DEBUG lines.
+    assert whole == f"{LOCKED}\n{POOL}" and call["leading"] == whole
     assert call["exclude"] == {orchestrator.pk}
+
+
+def test_a_line_a_signature_matched_is_still_looked_up_as_part_of_the_whole_paste(related, orchestrator):
+    text = f"2025-06-01 ERROR [db] {LOCKED}\n\tIs the file on a network share?\n"
+
+    result = matching.symptom_match_text(text=text)
+
+    assert [item.symptom for item in result.matches] == [orchestrator]
+    assert related.calls[0]["events"] == [f"{LOCKED}\nIs the file on a network share?"]
+
+
+def test_a_long_log_is_looked_up_by_its_error_lines_only(related, orchestrator):
+    noise = "".join(f"2025-06-01 WARN [api] slow request {n} took 3s\n" for n in range(40))
+    text = f"{noise}2025-06-01 ERROR [db] {LOCKED}\n{noise}2025-06-01 ERROR [db] {POOL}\n"
+
+    matching.symptom_match_text(text=text)
+
+    [call] = related.calls
+    assert call["events"] == [POOL, f"{LOCKED}\n{POOL}"] and call["leading"] is None
 
 
 def test_a_clean_info_log_asks_retrieval_nothing(related):
@@ -87,7 +110,25 @@ def test_a_traceback_is_looked_up_once_by_its_exception_line(related):
 
     matching.symptom_match_text(text=text)
 
+    # Its frames are context: the paste as a whole is the exception line, the same event.
     assert related.calls[0]["events"] == [POOL]
+
+
+def test_a_node_trace_names_the_library_its_frames_run_through(related):
+    text = ("Error: timeout exceeded when trying to connect\n"
+            "    at Timeout._onTimeout (/app/node_modules/pg-pool/index.js:188:27)\n"
+            "    at listOnTimeout (node:internal/timers:569:17)\n")
+
+    matching.symptom_match_text(text=text)
+
+    assert related.calls[0]["events"][-1] == "Error: timeout exceeded when trying to connect\npg-pool"
+
+
+def test_a_short_paste_without_error_words_is_also_looked_up_as_a_whole(related):
+    matching.symptom_match_text(text="No solution found when resolving dependencies:\nBecause a depends on b\n")
+
+    *lines, whole = related.calls[0]["events"]
+    assert whole == "\n".join(lines) and related.calls[0]["leading"] == whole
 
 
 def test_the_api_lists_exact_matches_then_related_hits_each_with_kind_score_and_why(api_client, related,

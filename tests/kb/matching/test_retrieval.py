@@ -4,7 +4,7 @@ and system detection. Runs on whichever backend the suite uses; the index is the
 import pytest
 
 from kb.matching.retrieval import MAX_EVENTS, related_lookup, retrieval_reset, system_detect
-from kb.matching.tokens import error_tokens, query_tokens, quoted_fragments, stem
+from kb.matching.tokens import error_tokens, phrase_tokens, query_tokens, quoted_fragments, stem
 from kb.models import Article, Signature, Symptom
 from kb.search import index_articles
 from kb.services import article_create, system_upsert
@@ -65,6 +65,56 @@ def test_error_tokens_keep_errno_status_and_hex_codes_but_drop_ports_and_ids():
     tokens = set(error_tokens("[Errno 111] ECONNREFUSED 10.0.3.7:6379 got 503 from upstream, code 0x80070003 id 98121"))
     assert {"errno111", "econnrefused", "http503", "0x80070003"} <= tokens
     assert not {"6379", "98121", "10"} & tokens
+
+
+def test_errno_names_and_numbers_carry_their_message_and_each_other():
+    by_name = set(error_tokens("Error: connect ECONNREFUSED 10.0.4.17:9999"))
+    by_number = set(error_tokens("OSError: [Errno 111] could not reach the upstream"))
+    assert {"econnrefused", stem("connection"), stem("refused")} <= by_name
+    assert {"errno111", "econnrefused"} <= by_number
+
+
+def test_an_exit_status_above_128_names_its_signal_and_what_it_usually_means():
+    tokens = set(error_tokens("billing-api-1 exited with code 137"))
+    assert {"sigkill", "oom", stem("memory")} <= tokens
+    assert "sigkill" not in error_tokens("billing-api-1 exited with code 1")
+
+
+def test_a_well_known_port_names_its_service_and_host_port_names_the_host():
+    assert stem("postgres") in error_tokens("connect ECONNREFUSED 10.0.4.17:5432")
+    assert stem("redis") in error_tokens("Could not connect to port 6379")
+    assert "redis-main" in error_tokens("Could not connect to Redis at redis-main:6380")
+    assert stem("postgres") not in error_tokens("took 5432 ms")
+
+
+def test_phrase_tokens_pair_neighbouring_words_without_noise():
+    assert phrase_tokens("ERROR: Connection refused by 10.0.0.1") == [f"{stem('connection')} {stem('refused')}"]
+
+
+def test_a_phrase_ranks_the_article_that_says_it_above_one_with_the_same_words_apart(db):
+    system, _ = system_upsert(slug="gateway", name="Gateway")
+    # The same words as often, in the same length: only their order differs (and the older article
+    # would win a tie).
+    apart = _article(system, "Listener notes", "The address is in use already.")
+    phrase = _article(system, "Listener notes", "The address already in use.")
+    for n in range(4):
+        _article(system, f"Unrelated note {n}", "Rotate the signing keys every quarter.")
+    [hit] = related_lookup(events=["listen failed: address already in use"])
+    assert hit.articles[:2] == [phrase, apart]
+
+
+def test_with_no_system_known_a_hit_spreads_its_articles_over_systems(db):
+    one, _ = system_upsert(slug="alpha", name="Alpha")
+    two, _ = system_upsert(slug="beta", name="Beta")
+    firsts = [_article(one, f"Cache stampede {n}", "The cache stampede warms every key at once.") for n in range(3)]
+    other = _article(two, "Cache stampede", "A cache stampede warms every key; stagger the expiry.")
+    for n in range(4):
+        _article(one, f"Unrelated note {n}", "Rotate the signing keys every quarter.")
+
+    [hit] = related_lookup(events=["cache stampede"])
+    assert other in hit.articles[:2] and hit.articles[0] in [*firsts, other]
+    [narrowed] = related_lookup(events=["cache stampede"], system="alpha")
+    assert other not in narrowed.articles
 
 
 def test_log_level_words_are_not_lookup_tokens():
