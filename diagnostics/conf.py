@@ -25,6 +25,16 @@ def task_time_limit() -> int:
     return int(getattr(settings, "TRIAGE_CHECK_TASK_TIME_LIMIT", 600))
 
 
+def heartbeat_interval() -> float:
+    """Seconds between two heartbeats of a running check task."""
+    return float(getattr(settings, "TRIAGE_CHECK_HEARTBEAT_SECONDS", 15))
+
+
+def heartbeat_stale_after() -> timedelta:
+    """A RUNNING run whose heartbeat is older than this lost its worker: four missed beats."""
+    return timedelta(seconds=4 * heartbeat_interval())
+
+
 def task_soft_time_limit() -> int:
     """When run_checks_task stops waiting and closes its unfinished runs: 30 s (at most a fifth) before the hard limit."""
     limit = task_time_limit()

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import connection, models, transaction
+from django.db import DatabaseError, connection, models, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
@@ -18,6 +21,8 @@ from .engine import CheckResult, EngineSettings, conditions_for, run_specs_sync
 from .models import Check, CheckRun, CheckState, CheckStateChange, WorkerHeartbeat
 from .probes.base import CheckSpec
 from .validation import threshold_direction
+
+logger = logging.getLogger(__name__)
 
 RECENT_SIZE = 40  # results kept on the check for its sparkline
 RECORD_CHUNK = 100  # results written per transaction while a big batch is still running
@@ -140,17 +145,16 @@ def check_runs_execute(*, run_ids: Sequence[int], concurrency: int | None = None
     """Claim queued runs, run them on the engine, record the results; returns how many this call ran.
 
     Claiming is a conditional UPDATE with a fresh token, so a redelivered or duplicated task finds nothing
-    left to do. ``started_at`` is the claim's time: a run stuck in RUNNING longer than the task's hard time limit
-    plus the reap margin (its worker died) is claimable again by a redelivered task, and closed by
-    ``check_runs_reap`` otherwise.
+    left to do. ``started_at`` is the claim's time and ``heartbeat_at`` is kept fresh while the task runs: a run
+    whose worker died (heartbeat stopped, or RUNNING past the task's hard time limit plus the reap margin) is
+    claimable again by a redelivered task, and closed by ``check_runs_reap`` otherwise.
     """
     token = uuid.uuid4()
     now = timezone.now()
-    stale = now - conf.run_stale_after()
     claimed = (
         CheckRun.objects.filter(pk__in=list(run_ids))
-        .filter(Q(status=CheckRun.Status.QUEUED) | Q(status=CheckRun.Status.RUNNING, started_at__lt=stale))
-        .update(status=CheckRun.Status.RUNNING, claim=token, started_at=now)
+        .filter(Q(status=CheckRun.Status.QUEUED) | Q(_lost_worker(now), status=CheckRun.Status.RUNNING))
+        .update(status=CheckRun.Status.RUNNING, claim=token, started_at=now, heartbeat_at=now)
     )
     if not claimed:
         return 0
@@ -163,13 +167,56 @@ def check_runs_execute(*, run_ids: Sequence[int], concurrency: int | None = None
             for pk, check_id in pairs if check_id in checks]
     specs = [check_spec_build(checks[run.check_def_id]) for run in runs]
     engine_settings = EngineSettings.from_settings(concurrency)
-    if connection.in_atomic_block or len(runs) <= RECORD_CHUNK:
-        # Inside a caller's transaction another thread could not see these rows; small batches gain nothing.
+    if connection.in_atomic_block:
+        # Inside a caller's transaction (tests, eager mode) another thread could not see these rows.
         results = run_specs_sync(specs, engine_settings)
         check_runs_record(outcomes=list(zip(runs, results, strict=True)))
-    else:
-        _run_and_record_streaming(runs, specs, engine_settings)
+        return len(runs)
+    with _heartbeat(token):
+        if len(runs) <= RECORD_CHUNK:  # small batches gain nothing from streaming
+            results = run_specs_sync(specs, engine_settings)
+            check_runs_record(outcomes=list(zip(runs, results, strict=True)))
+        else:
+            _run_and_record_streaming(runs, specs, engine_settings)
     return len(runs)
+
+
+def _lost_worker(now: datetime) -> Q:
+    """RUNNING runs whose worker is gone: heartbeat stopped, or older than any live task can be."""
+    return Q(heartbeat_at__lt=now - conf.heartbeat_stale_after()) | Q(started_at__lt=now - conf.run_stale_after())
+
+
+def check_runs_heartbeat(*, claim: uuid.UUID) -> int:
+    """Say that the task holding ``claim`` is alive; returns how many of its runs are still running."""
+    return CheckRun.objects.filter(claim=claim, status=CheckRun.Status.RUNNING).update(heartbeat_at=timezone.now())
+
+
+@contextmanager
+def _heartbeat(claim: uuid.UUID) -> Iterator[None]:
+    """Beat for the claimed runs on a thread of its own (with its own connection) while the body runs.
+
+    A database error is logged and the next beat tried: the reaper needs the same database, so it cannot
+    close a live run meanwhile. The thread stops when the body ends, or when the worker process dies.
+    """
+    stop = threading.Event()
+
+    def beat() -> None:
+        try:
+            while not stop.wait(conf.heartbeat_interval()):
+                try:
+                    check_runs_heartbeat(claim=claim)
+                except DatabaseError:
+                    logger.warning("check run heartbeat failed; trying again", exc_info=True)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=beat, name="check-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _close_thread_connection() -> None:
@@ -214,6 +261,10 @@ REAPED_RUNNING_MESSAGE = (
     "The worker running this check stopped before it finished (killed, crashed or lost); no result was "
     "recorded. Closed after {seconds} s, the task's time limit plus a margin."
 )
+REAPED_SILENT_MESSAGE = (
+    "The worker running this check stopped before it finished (killed, crashed or lost); no result was "
+    "recorded. Closed when its task had sent no heartbeat for {seconds} s."
+)
 REAPED_QUEUED_MESSAGE = (
     "No worker picked this run up within {seconds} s (its task was lost, or no Celery worker is running)."
 )
@@ -222,14 +273,20 @@ REAPED_QUEUED_MESSAGE = (
 def check_runs_reap(*, now: datetime | None = None) -> int:
     """Close runs whose worker died as UNKNOWN, so pages stop polling them; returns how many were closed.
 
-    A RUNNING run older than the task's hard time limit plus a margin cannot still be running; a QUEUED run
-    older than the queued timeout lost its task. Each close is a conditional UPDATE on the status and the
-    age, so concurrent reapers, and a late result recorded meanwhile, are never overwritten. The check's
-    state machine is left alone: a lost worker says nothing about the check's target.
+    A RUNNING run whose task stopped beating (four missed heartbeats), or older than the task's hard time limit
+    plus a margin, cannot still be running; a QUEUED run older than the queued timeout lost its task. Each close
+    is a conditional UPDATE on the status and the age, so concurrent reapers, and a late result recorded
+    meanwhile, are never overwritten. The check's state machine is left alone: a lost worker says nothing
+    about the check's target.
     """
     now = now or timezone.now()
-    running_bound, queued_bound = conf.run_stale_after(), conf.queued_timeout()
-    closed = CheckRun.objects.filter(status=CheckRun.Status.RUNNING, started_at__lt=now - running_bound).update(
+    running_bound, queued_bound, silent = conf.run_stale_after(), conf.queued_timeout(), conf.heartbeat_stale_after()
+    running = CheckRun.objects.filter(status=CheckRun.Status.RUNNING)
+    closed = running.filter(heartbeat_at__lt=now - silent).update(
+        status=CheckRun.Status.DONE, state=CheckState.UNKNOWN, finished_at=now, claim=None,
+        message=REAPED_SILENT_MESSAGE.format(seconds=int(silent.total_seconds()))[:500],
+    )
+    closed += running.filter(started_at__lt=now - running_bound).update(
         status=CheckRun.Status.DONE, state=CheckState.UNKNOWN, finished_at=now, claim=None,
         message=REAPED_RUNNING_MESSAGE.format(seconds=int(running_bound.total_seconds()))[:500],
     )

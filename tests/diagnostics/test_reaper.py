@@ -1,5 +1,6 @@
 """The reaper: runs whose worker died are closed as UNKNOWN within the documented bound, and pages stop polling."""
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -8,7 +9,13 @@ from django.utils import timezone
 from config.celery import reap_margin_seconds
 from diagnostics import conf
 from diagnostics.models import CheckRun, CheckState
-from diagnostics.services import check_create, check_runs_execute, check_runs_queue, check_runs_reap
+from diagnostics.services import (
+    check_create,
+    check_runs_execute,
+    check_runs_heartbeat,
+    check_runs_queue,
+    check_runs_reap,
+)
 from diagnostics.tasks import check_runs_reap_task
 
 pytestmark = pytest.mark.django_db
@@ -108,3 +115,44 @@ def test_batch_page_stops_polling_once_the_run_is_reaped(client, staff_user, tcp
     api = client.get(f"/api/v1/check-runs/{dead.pk}/")
     assert api.status_code == 200
     assert api.json()["status"] == "done" and api.json()["state"] == "unknown"
+
+
+def test_heartbeat_bound_is_four_missed_beats(settings):
+    settings.TRIAGE_CHECK_HEARTBEAT_SECONDS = 15
+    assert conf.heartbeat_stale_after() == timedelta(seconds=60)
+
+
+def test_run_whose_heartbeat_stopped_is_closed_long_before_the_time_limit(tcp_check, settings):
+    settings.TRIAGE_CHECK_HEARTBEAT_SECONDS = 5
+    dead = claimed_run(tcp_check, started_ago=timedelta(seconds=30))
+    CheckRun.objects.filter(pk=dead.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=21))
+    assert check_runs_reap() == 1
+    dead.refresh_from_db()
+    assert dead.state == CheckState.UNKNOWN
+    assert "sent no heartbeat for 20 s" in dead.message
+
+
+def test_run_still_beating_is_left_to_its_worker(tcp_check, settings):
+    settings.TRIAGE_CHECK_HEARTBEAT_SECONDS = 5
+    alive = claimed_run(tcp_check, started_ago=timedelta(seconds=30))
+    CheckRun.objects.filter(pk=alive.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=19), claim=uuid.uuid4())
+    assert check_runs_reap() == 0
+    # Its task beats again: only its own claim's running runs are touched.
+    assert check_runs_heartbeat(claim=CheckRun.objects.get(pk=alive.pk).claim) == 1
+    assert check_runs_heartbeat(claim=uuid.uuid4()) == 0
+    assert timezone.now() - CheckRun.objects.get(pk=alive.pk).heartbeat_at < timedelta(seconds=5)
+
+
+def test_a_run_claimed_by_a_task_starts_with_a_heartbeat(tcp_check):
+    _batch, runs = check_runs_queue(checks=[tcp_check])
+    assert check_runs_execute(run_ids=[runs[0].pk]) == 1
+    run = CheckRun.objects.get(pk=runs[0].pk)
+    assert run.heartbeat_at is not None and run.heartbeat_at == run.started_at
+
+
+def test_redelivered_task_may_take_over_a_run_whose_heartbeat_stopped(tcp_check, settings):
+    settings.TRIAGE_CHECK_HEARTBEAT_SECONDS = 5
+    dead = claimed_run(tcp_check, started_ago=timedelta(seconds=30))
+    CheckRun.objects.filter(pk=dead.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=25))
+    assert check_runs_execute(run_ids=[dead.pk]) == 1
+    assert CheckRun.objects.get(pk=dead.pk).status == CheckRun.Status.DONE

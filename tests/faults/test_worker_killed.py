@@ -1,5 +1,6 @@
 """A Celery worker SIGKILLed while a check runs: the run is closed as UNKNOWN within the documented bound
-(the run task's time limit plus the reap margin, plus one reaper interval), and the page stops polling.
+(four missed heartbeats, plus one reaper interval), and the page stops polling. While the worker lives,
+its heartbeat keeps the run open however long the probe waits.
 
 Real processes: a private redis-server, `celery worker` as a child process on the test database, a probe
 blocked on a loopback listener that never answers, then SIGKILL.
@@ -23,8 +24,8 @@ from .workers import WorkerProcess, database_url_for_workers, redis_server, sile
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
-TIME_LIMIT, MARGIN, REAP_INTERVAL = 8, 2, 1.0  # seconds; production: 600, 60 and 30
-BOUND = timedelta(seconds=TIME_LIMIT + MARGIN)
+TIME_LIMIT, MARGIN, HEARTBEAT, REAP_INTERVAL = 60, 10, 1.0, 1.0  # seconds; production: 600, 60, 15 and 30
+BOUND = timedelta(seconds=4 * HEARTBEAT)  # four missed beats; far below the time-limit bound (70 s)
 
 
 @contextmanager
@@ -46,21 +47,27 @@ def enqueue_through(broker_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterato
 def test_sigkilled_worker_leaves_no_run_running_past_the_bound(tmp_path, settings, client, staff_user, monkeypatch):
     settings.TRIAGE_CHECK_TASK_TIME_LIMIT = TIME_LIMIT
     settings.TRIAGE_REAP_MARGIN_SECONDS = MARGIN
+    settings.TRIAGE_CHECK_HEARTBEAT_SECONDS = HEARTBEAT
     with redis_server(tmp_path) as broker_url, silent_listener() as port:
         env = {"DATABASE_URL": database_url_for_workers(), "REDIS_URL": broker_url, "DATABASE_CONN_MAX_AGE": "0",
                "DJANGO_SETTINGS_MODULE": "tests.faults.worker_settings",
-               "TRIAGE_CHECK_TASK_TIME_LIMIT": str(TIME_LIMIT), "TRIAGE_REAP_MARGIN_SECONDS": str(MARGIN)}
+               "TRIAGE_CHECK_TASK_TIME_LIMIT": str(TIME_LIMIT), "TRIAGE_REAP_MARGIN_SECONDS": str(MARGIN),
+               "TRIAGE_CHECK_HEARTBEAT_SECONDS": str(HEARTBEAT)}
         worker = WorkerProcess(env=env, log=tmp_path / "worker.log")
         try:
             check = check_create(name="Silent API", slug="silent-api", type="http",
-                                 target=f"http://127.0.0.1:{port}/", timeout_seconds=6, retries=0)
+                                 target=f"http://127.0.0.1:{port}/", timeout_seconds=15, retries=0)
             with enqueue_through(broker_url, monkeypatch):
                 _batch, runs = check_runs_queue(checks=[check])
             run_id = runs[0].pk
             wait_until(lambda: CheckRun.objects.get(pk=run_id).status == CheckRun.Status.RUNNING, timeout=45,
                        what="the worker to claim the run", log=worker.log)
-            time.sleep(0.5)  # the probe is now waiting on the silent listener
+            # The probe waits on the silent listener longer than the heartbeat bound: a live worker's run stays.
+            time.sleep(BOUND.total_seconds() + 2)
+            assert check_runs_reap_task() == "closed 0 runs"
+            assert CheckRun.objects.get(pk=run_id).status == CheckRun.Status.RUNNING
             worker.kill()
+            killed_at = timezone.now()
         finally:
             worker.kill()
         run = CheckRun.objects.get(pk=run_id)
@@ -68,18 +75,17 @@ def test_sigkilled_worker_leaves_no_run_running_past_the_bound(tmp_path, setting
         # acks_late: the message is still unacknowledged in Redis, for redelivery after the visibility timeout.
         assert redis.Redis.from_url(broker_url).hlen("unacked") == 1
 
-        # Beat runs the reaper every REAP_INTERVAL; it leaves the run alone until the bound, then closes it.
-        assert check_runs_reap_task() == "closed 0 runs"
+        # Beat runs the reaper every REAP_INTERVAL; the silent heartbeat closes the run within the bound.
         while CheckRun.objects.get(pk=run_id).status != CheckRun.Status.DONE:
-            assert timezone.now() - run.started_at < BOUND + timedelta(seconds=REAP_INTERVAL + 5), "not reaped"
+            assert timezone.now() - killed_at < BOUND + timedelta(seconds=REAP_INTERVAL + 3), "not reaped"
             check_runs_reap_task()
             time.sleep(REAP_INTERVAL)
 
     run.refresh_from_db()
     assert run.state == CheckState.UNKNOWN
-    assert "stopped before it finished" in run.message
-    open_for = run.finished_at - run.started_at
-    assert BOUND <= open_for <= BOUND + timedelta(seconds=REAP_INTERVAL + 1), open_for
+    assert "stopped before it finished" in run.message and "no heartbeat" in run.message
+    assert run.finished_at - killed_at <= BOUND + timedelta(seconds=REAP_INTERVAL + 1)
+    assert run.finished_at - run.started_at < timedelta(seconds=TIME_LIMIT)  # not the time-limit rule
 
     # What a person sees: the batch fragment no longer polls and says UNKNOWN; the API says done.
     client.force_login(staff_user)
