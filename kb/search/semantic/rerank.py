@@ -10,12 +10,14 @@ search stays lexical.
 from __future__ import annotations
 
 import logging
+import re
 from collections import OrderedDict
 from threading import Lock
 
 import numpy as np
 from django.conf import settings
 
+from ..query import ParsedQuery
 from .encoder import encoder_get, model_available
 from .store import embeddings_refresh, embeddings_stale, index_current, table_version
 
@@ -27,6 +29,11 @@ _QUERY_CACHE_SIZE = 512
 _query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
 _query_lock = Lock()
 _checked_versions: dict[str, tuple] = {}
+# Articles that no lexical stage found join the results only when this close, and only the closest few:
+# a query about nothing in the knowledge base still finds nothing.
+MIN_SIMILARITY = 0.3
+MAX_EXTRA = 10
+_OPERATOR_RE = re.compile(r"""(?:^|\s)(?:-"[^"]*"|-\S+|(?:system|tag):\S+)""", re.IGNORECASE)
 
 
 def semantic_enabled() -> bool:
@@ -51,6 +58,18 @@ def query_vector(text: str) -> np.ndarray | None:
         while len(_query_cache) > _QUERY_CACHE_SIZE:
             _query_cache.popitem(last=False)
     return vector
+
+
+def semantic_text(query: ParsedQuery) -> str:
+    """What the person typed, as a sentence: filters and exclusions removed, quotes kept as words."""
+    return " ".join(_OPERATOR_RE.sub(" ", query.raw).replace('"', " ").split())
+
+
+def semantic_candidate_ids(similarities: dict[int, float], *, exclude: set[int]) -> list[int]:
+    """The closest articles not in ``exclude``, at most MAX_EXTRA, none below MIN_SIMILARITY."""
+    closest = sorted((pk for pk, sim in similarities.items() if sim >= MIN_SIMILARITY and pk not in exclude),
+                     key=lambda pk: -similarities[pk])
+    return closest[:MAX_EXTRA]
 
 
 def _fill_missing(using: str, version: tuple) -> tuple:
