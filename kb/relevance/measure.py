@@ -177,20 +177,27 @@ def _without_synonyms() -> None:
     synonyms_changed()
 
 
-def _semantic_index() -> dict[str, Any]:
-    """Load the sentence model and encode every imported article (inside the rolled-back transaction, so
-    no task would have run): model load time and memory, and the index time."""
+def _semantic_load() -> dict[str, Any]:
+    """Load the sentence model (once per process): its load time and the memory it added, or {}."""
     import psutil
 
-    process = psutil.Process()
-    rss_before = process.memory_info().rss
+    with override_settings(TRIAGE_SEMANTIC=True):
+        if not semantic_enabled():
+            return {}
+        process = psutil.Process()
+        rss_before = process.memory_info().rss
+        started = time.perf_counter()
+        if encoder_get() is None:
+            return {}
+        return {"semantic_model_load_s": round(time.perf_counter() - started, 2),
+                "semantic_model_rss_mb": round((process.memory_info().rss - rss_before) / 2**20)}
+
+
+def _semantic_index() -> dict[str, Any]:
+    """Encode every imported article (inside the rolled-back transaction no refresh task runs)."""
     started = time.perf_counter()
-    encoder = encoder_get()
-    loaded = time.perf_counter()
-    rss_model = process.memory_info().rss - rss_before
-    encoded = embeddings_refresh(encoder=encoder, article_ids=Article.objects.values_list("pk", flat=True))
-    return {"semantic_model_load_s": round(loaded - started, 2), "semantic_model_rss_mb": round(rss_model / 2**20),
-            "semantic_index_s": round(time.perf_counter() - loaded, 1), "semantic_index_articles": encoded}
+    encoded = embeddings_refresh(encoder=encoder_get(), article_ids=Article.objects.values_list("pk", flat=True))
+    return {"semantic_index_s": round(time.perf_counter() - started, 1), "semantic_index_articles": encoded}
 
 
 def relevance_measure(*, only: list[str] | None = None, seeds: bool = True, logs: bool = True,
@@ -203,8 +210,8 @@ def relevance_measure(*, only: list[str] | None = None, seeds: bool = True, logs
     """
     started = time.perf_counter()
     guides = guides_load(only=only)
-    with override_settings(TRIAGE_SEMANTIC=True):
-        semantic = semantic and semantic_enabled() and encoder_get() is not None
+    model = _semantic_load() if semantic else {}
+    semantic = bool(model)
 
     def guides_phase() -> dict[str, Any]:
         if not synonyms:
@@ -228,6 +235,7 @@ def relevance_measure(*, only: list[str] | None = None, seeds: bool = True, logs
         return out
 
     result: dict[str, Any] = {"guides": len(guides), "dev_guides": sum(g.split == "dev" for g in guides)}
+    result.update(model)
     result.update(_rolled_back(guides_phase))
     if seeds:
         lines = seed_lines_load()
