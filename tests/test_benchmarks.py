@@ -57,7 +57,7 @@ def test_bench_relevance_prints_every_figure_and_finds_a_pasted_error(tmp_path):
                    capture_output=True, timeout=300)
     completed = subprocess.run(
         [sys.executable, "manage.py", "bench_relevance", "--guide", "kind-known-issues", "--guide", "traefik-faq",
-         "--no-seeds"],
+         "--no-seeds", "--no-semantic"],
         cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=300,
     )
     assert completed.returncode == 0, completed.stderr[-2000:]
@@ -65,7 +65,8 @@ def test_bench_relevance_prints_every_figure_and_finds_a_pasted_error(tmp_path):
     assert len(lines) == 1, completed.stdout[-2000:]
     result = json.loads(lines[0])
     assert result["guides"] == 2 and result["dev_guides"] == 2
-    for key in ("section_coverage", "extraction_rate", "paste_top1", "paste_top3", "variant_top3", "paraphrase_top3"):
+    for key in ("section_coverage", "extraction_rate", "paste_top1", "paste_top3", "variant_top3", "paraphrase_top3",
+                "paraphrase_top3_lexical"):
         assert 0 <= result["dev"][key] <= 1, key
         assert key in result["heldout"]
     # A verbatim error from the guide, pasted alone, finds its section.
@@ -73,6 +74,9 @@ def test_bench_relevance_prints_every_figure_and_finds_a_pasted_error(tmp_path):
     for key in ("clean_log_signature_matches", "clean_log_related_on_info", "clean_log_related_hits"):
         assert result[key] >= 0, key
     assert result["clean_log_related_on_info"] == 0
+    # Without the semantic rerank both paraphrase figures are the lexical one.
+    assert result["semantic"] is False
+    assert result["dev"]["paraphrase_top3"] == result["dev"]["paraphrase_top3_lexical"]
     check = subprocess.run(
         [sys.executable, "manage.py", "shell", "-c", "from kb.models import Article; print(Article.objects.count())"],
         cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=120,

@@ -10,11 +10,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
+from django.test.utils import override_settings
 
 from ..importing import guide_import, system_for_import
 from ..matching import symptom_match_text
 from ..models import Article, SearchSynonym, Signature, System
 from ..search import search
+from ..search.semantic import encoder_get, semantic_enabled
+from ..search.semantic.store import embeddings_refresh
 from ..search.synonyms import synonyms_changed
 from .material import (
     SEED_FILES,
@@ -29,7 +32,8 @@ from .material import (
 )
 from .paste import is_calm_line, paste_lookup
 
-METRICS = ("section_coverage", "extraction_rate", "paste_top1", "paste_top3", "variant_top3", "paraphrase_top3")
+METRICS = ("section_coverage", "extraction_rate", "paste_top1", "paste_top3", "variant_top3", "paraphrase_top3",
+           "paraphrase_top3_lexical")
 SEED_NAMES = {"coordinaitor": "CoordinAItor", "orchestrator": "Orchestrator", "claude-flow": "Claude Flow",
               "ares": "ARES", "agent-factory": "Agent Factory"}
 
@@ -38,6 +42,8 @@ SEED_NAMES = {"coordinaitor": "CoordinAItor", "orchestrator": "Orchestrator", "c
 class Tally:
     hits: dict[str, int] = field(default_factory=lambda: dict.fromkeys(METRICS, 0))
     totals: dict[str, int] = field(default_factory=lambda: dict.fromkeys(METRICS, 0))
+    # Seconds spent in search() for the paraphrases, with the semantic rerank and without.
+    seconds: dict[str, float] = field(default_factory=lambda: {"semantic": 0.0, "lexical": 0.0})
 
     def add(self, metric: str, ok: bool) -> None:
         self.totals[metric] += 1
@@ -82,7 +88,16 @@ def _complain(show: bool, what: str, guide: Guide, section: TruthSection, text: 
         print(f"MISS {what} {guide.slug} [{section.heading}] {text[:140]!r} -> {shown}", file=sys.stderr)
 
 
-def _guide_figures(guide: Guide, system: System, tally: Tally, *, show: bool) -> None:
+def _paraphrase_top3(text: str, *, semantic: bool, tally: Tally) -> list[Article]:
+    with override_settings(TRIAGE_SEMANTIC=semantic):
+        started = time.perf_counter()
+        ids = [hit.article.pk for hit in search(text, per_page=3, highlight=False).hits]
+        tally.seconds["semantic" if semantic else "lexical"] += time.perf_counter() - started
+    found_articles = Article.objects.in_bulk(ids)
+    return [found_articles[i] for i in ids if i in found_articles]
+
+
+def _guide_figures(guide: Guide, system: System, tally: Tally, *, show: bool, semantic: bool) -> None:
     articles = list(Article.objects.filter(system=system))
     signatures = list(Signature.objects.filter(symptom__system=system).values_list("kind", "text"))
     from ..matching import signature_matches_line
@@ -108,9 +123,10 @@ def _guide_figures(guide: Guide, system: System, tally: Tally, *, show: bool) ->
                 if not found:
                     _complain(show, "variant", guide, section, variant, got)
         for paraphrase in section.paraphrases:
-            ids = [hit.article.pk for hit in search(paraphrase, per_page=3, highlight=False).hits]
-            found_articles = Article.objects.in_bulk(ids)
-            got = [found_articles[i] for i in ids if i in found_articles]
+            # The same query without the semantic rerank, so the run shows what it adds.
+            lexical = _paraphrase_top3(paraphrase, semantic=False, tally=tally)
+            tally.add("paraphrase_top3_lexical", _finds(section, lexical, system, 3))
+            got = _paraphrase_top3(paraphrase, semantic=semantic, tally=tally) if semantic else lexical
             found = _finds(section, got, system, 3)
             tally.add("paraphrase_top3", found)
             if not found:
@@ -161,32 +177,65 @@ def _without_synonyms() -> None:
     synonyms_changed()
 
 
+def _semantic_load() -> dict[str, Any]:
+    """Load the sentence model (once per process): its load time and the memory it added, or {}."""
+    import psutil
+
+    with override_settings(TRIAGE_SEMANTIC=True):
+        if not semantic_enabled():
+            return {}
+        process = psutil.Process()
+        rss_before = process.memory_info().rss
+        started = time.perf_counter()
+        if encoder_get() is None:
+            return {}
+        return {"semantic_model_load_s": round(time.perf_counter() - started, 2),
+                "semantic_model_rss_mb": round((process.memory_info().rss - rss_before) / 2**20)}
+
+
+def _semantic_index() -> dict[str, Any]:
+    """Encode every imported article (inside the rolled-back transaction no refresh task runs)."""
+    started = time.perf_counter()
+    encoded = embeddings_refresh(encoder=encoder_get(), article_ids=Article.objects.values_list("pk", flat=True))
+    return {"semantic_index_s": round(time.perf_counter() - started, 1), "semantic_index_articles": encoded}
+
+
 def relevance_measure(*, only: list[str] | None = None, seeds: bool = True, logs: bool = True,
-                      synonyms: bool = True, show_dev_failures: bool = False) -> dict[str, Any]:
+                      synonyms: bool = True, semantic: bool = True, show_dev_failures: bool = False) -> dict[str, Any]:
     """Every figure of the benchmark as one flat dict (dev and heldout separately).
 
     ``synonyms=False`` measures without the operations vocabulary (deleted inside the rolled-back
-    transaction), to show what it adds.
+    transaction), to show what it adds. Paraphrases are searched with the semantic rerank (when
+    ``semantic`` and the model is installed) and without it, in the same run.
     """
     started = time.perf_counter()
     guides = guides_load(only=only)
+    model = _semantic_load() if semantic else {}
+    semantic = bool(model)
 
     def guides_phase() -> dict[str, Any]:
         if not synonyms:
             _without_synonyms()
         systems = {guide.slug: _import(guide.file, name=guide.slug) for guide in guides}
+        index = _semantic_index() if semantic else {}
         tallies = {"dev": Tally(), "heldout": Tally()}
         for guide in guides:
             # Held-out failures are never printed: they are reported, not studied.
             _guide_figures(guide, systems[guide.slug], tallies[guide.split],
-                           show=show_dev_failures and guide.split == "dev")
+                           show=show_dev_failures and guide.split == "dev", semantic=semantic)
         out: dict[str, Any] = {split: tally.figures() for split, tally in tallies.items()}
+        queries = sum(tally.totals["paraphrase_top3"] for tally in tallies.values())
+        for mode in ("semantic", "lexical"):
+            spent = sum(tally.seconds[mode] for tally in tallies.values())
+            out[f"paraphrase_ms_per_query_{mode}"] = round(1000 * spent / queries, 1) if queries and spent else None
+        out.update(index)
         if logs:
             _seed_systems()
             out.update(_clean_logs(logs_load()))
         return out
 
     result: dict[str, Any] = {"guides": len(guides), "dev_guides": sum(g.split == "dev" for g in guides)}
+    result.update(model)
     result.update(_rolled_back(guides_phase))
     if seeds:
         lines = seed_lines_load()
@@ -199,5 +248,6 @@ def relevance_measure(*, only: list[str] | None = None, seeds: bool = True, logs
         result.update(_rolled_back(seeds_phase))
     synonyms_changed()  # the rolled-back phases may have loaded other groups
     result["synonyms"] = synonyms
+    result["semantic"] = semantic
     result["elapsed_s"] = round(time.perf_counter() - started, 1)
     return result

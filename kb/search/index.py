@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from ..models import Article, Symptom, Tag
 from .engines import engine_for
 from .engines.base import placeholders
+from .semantic.refresh import article_embeddings_enqueue
 
 _INDEX_WORD_RE = re.compile(r"[^\W_]{3,32}")
 
@@ -27,6 +28,7 @@ def index_articles(article_ids: Iterable[int], *, using: str = "default") -> Non
     The database trigger recomputes an article's index entry from its own text, its symptoms'
     titles and signatures and its tags; this re-fires it (symptoms and tags live in other tables) and
     records new words for "did you mean". Two statements per call, whatever the number of articles.
+    Once the write commits, the articles' sentence vectors are refreshed by a task (kb.search.semantic).
     """
     ids = sorted({int(i) for i in article_ids if i is not None})
     if not ids:
@@ -45,5 +47,6 @@ def index_articles(article_ids: Iterable[int], *, using: str = "default") -> Non
         for name in Tag.objects.using(using).filter(articles__in=chunk).values_list("name", flat=True):
             words |= index_words(name)
         engine.add_words(sorted(words))
+    article_embeddings_enqueue(ids, using=using)
 
 

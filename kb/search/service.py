@@ -21,8 +21,9 @@ from ..models import Article, System, Tag
 from .engines import LOOSE, STRICT, Candidate, Engine, Filters, engine_for
 from .highlight import HIGHLIGHT_START, HIGHLIGHT_STOP, mark_highlight
 from .query import MAX_TERMS, STOP_WORDS, ParsedQuery, parse_query, slug_of, words_of
-from .ranking import candidates_order
+from .ranking import candidates_fuse, candidates_order
 from .results import MAX_PAGE_SIZE, PAGE_SIZE, Facet, SearchHit, SearchResults
+from .semantic import semantic_candidate_ids, semantic_similarities, semantic_text
 from .spelling import apply_corrections, suggest_corrections, suggestion_text, word_similarity
 from .synonyms import synonyms_apply
 
@@ -144,7 +145,8 @@ def search(
             if query.raw else "Type a few words or paste an error message."
         )
     else:
-        _run(engine_for(using), query, filters, results, rank=rank, highlight=highlight)
+        _run(engine_for(using), query, filters, results, rank=rank, highlight=highlight,
+             semantic=rank and sort == "relevance" and not as_you_type)
     if filter_message:
         results.message = filter_message
     results.took_ms = (time.perf_counter() - started) * 1000
@@ -152,7 +154,7 @@ def search(
 
 
 def _run(engine: Engine, query: ParsedQuery, filters: Filters, results: SearchResults, *, rank: bool,
-         highlight: bool) -> None:
+         highlight: bool, semantic: bool = False) -> None:
     """The stages, candidates to page: fills ``results`` in place."""
     sort, page, per_page = results.sort, results.page, results.per_page
     pool: dict[int, Candidate] = {}
@@ -184,8 +186,10 @@ def _run(engine: Engine, query: ParsedQuery, filters: Filters, results: SearchRe
             for article_id, similarity in similar.items():
                 pool[article_id].text_rank = similarity / 2
 
+    similarities = _semantic(engine, query, filters, pool) if semantic and query.has_text else {}
     candidates = list(pool.values())
     candidates_order(candidates, sort=sort, rank=rank)
+    candidates_fuse(candidates, similarities)
 
     results.count = len(candidates)
     page_items = candidates[(page - 1) * per_page : page * per_page]
@@ -193,6 +197,17 @@ def _run(engine: Engine, query: ParsedQuery, filters: Filters, results: SearchRe
     shown = replace(query, terms=tuple(dict.fromkeys(query.terms + tuple(results.corrections.values()))))
     results.hits = _hits(engine, shown, page_items, highlight=highlight)
     results.systems, results.tags = _facets(engine, candidates)
+
+
+def _semantic(engine: Engine, query: ParsedQuery, filters: Filters, pool: dict[int, Candidate]) -> dict[int, float]:
+    """Similarities of the articles to the query; the closest few that no stage found join the pool
+    (tier -1) unless the query excludes words, which only the lexical stages can check."""
+    similarities = semantic_similarities(semantic_text(query), system_ids=filters.system_ids,
+                                         include_drafts=filters.include_drafts, using=engine.using)
+    if similarities and not (query.excluded_terms or query.excluded_phrases):
+        extra = semantic_candidate_ids(similarities, exclude=set(pool))
+        _merge(pool, engine.rows_for_ids(extra, filters), -1)
+    return similarities
 
 
 def _hits(engine: Engine, query: ParsedQuery, page_items: list[Candidate], *, highlight: bool) -> list[SearchHit]:

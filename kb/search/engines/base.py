@@ -41,6 +41,8 @@ class Candidate:
     resolved: int = 0
     order: int = 0
     score: float = 0.0
+    # Cosine similarity of the article's closest passage to the query (kb.search.semantic); None: not known.
+    semantic: float | None = None
 
 
 STRICT, LOOSE = "strict", "loose"
@@ -99,12 +101,15 @@ class Engine:
             for i, r in enumerate(rows)
         ]
 
-    def rows_for_ids(self, ids: Sequence[int]) -> list[Candidate]:
+    def rows_for_ids(self, ids: Sequence[int], filters: Filters | None = None) -> list[Candidate]:
+        """Candidates for these ids (in no particular order); with ``filters``, only the ones they allow."""
         if not ids:
             return []
         in_ids, params = self.ids_sql(ids)
+        where, filter_params = self.filter_sql(filters) if filters is not None else ("1 = 1", [])
         rows = self._rows(
-            f"SELECT {self.CANDIDATE_COLUMNS.format(rank='0')} FROM kb_article a WHERE a.id {in_ids}", params,
+            f"SELECT {self.CANDIDATE_COLUMNS.format(rank='0')} FROM kb_article a WHERE a.id {in_ids} AND {where}",
+            [*params, *filter_params],
         )
         return self._candidate_rows(rows)
 
