@@ -25,15 +25,9 @@ from .classify import (
     normalise_label,
 )
 from .docsyntax import strip_doc_syntax
-from .extract import (
-    heading_message_forms,
-    looks_like_error,
-    quoted_error_strings,
-    risk_for,
-    shorten,
-    tags_for,
-    unique,
-)
+from .errorish import looks_like_error, unique
+from .extract import quoted_error_strings, risk_for, shorten, tags_for
+from .forms import heading_message_forms
 from .repair import decode_guide, repair_text
 from .scenarios import code_scenarios, failure_messages, scenario_section
 from .shapes import GuideRejected, ParsedSection, ParsedSolution, ParsedSymptom
