@@ -13,7 +13,7 @@ _ERRORISH_RE = re.compile(
     r"|not recogni[sz]ed|no route|reset by peer|malformed|unprotected|no matches|not supported|does(n't| not) support"
     r"|violat|deadlock|conflict|mismatch|out of range|not (valid|empty|connected|reachable|running|ready)|was empty"
     r"|crash|abort|corrupt|broken|stuck|hang|hung|overflow|limit|already (exists|in use|recorded)|unexpected"
-    r"|permission|insufficient|exhausted|terminated|evict|back-?off|oops|misconfigur"
+    r"|permission|insufficient|exhausted|terminated|evict|back-?off|oops|misconfigur|does(?:n't| not) match"
     r"|\bhas no (?:\w+ )?(?:attribute|member|property|method|field)",
     re.IGNORECASE,
 )

@@ -141,7 +141,8 @@ def error_block_lines(block: Block, *, is_problem: bool, introduced: bool = Fals
     return unique(found)
 
 
-_DOUBLE_QUOTED_RE = re.compile(r"[\"“]([^\"“”\n]{4,300})[\"”]")
+# Up to 600 characters: an error reference quotes a whole message, hints and links included.
+_DOUBLE_QUOTED_RE = re.compile(r"[\"“]([^\"“”\n]{4,600})[\"”]")
 _SINGLE_QUOTED_RE = re.compile(r"(?<![\w])'([^'\n]{3,300}?)'(?![\w])")
 _CODE_SPAN_RE = re.compile(r"`([^`\n]{4,300})`")
 
@@ -152,13 +153,31 @@ _ERROR_NAME_RE = re.compile(
 )
 
 
+_UNCLOSED_QUOTE_RE = re.compile(r"[\"“]([^\"“”]{4,400})$")
+
+
+def unclosed_quote(text: str) -> str:
+    """What follows a quote mark that is never closed, which authors leave open around a long message
+    ("I'm getting "Module '[...]' has no exported member"), or ""."""
+    text = text.strip()
+    if text.count('"') % 2 == 0 and text.count("“") <= text.count("”"):
+        return ""
+    match = _UNCLOSED_QUOTE_RE.search(text)
+    return match.group(1).strip() if match else ""
+
+
 def quoted_error_strings(text: str) -> list[str]:
     """Error strings a sentence names: "Connection refused" errors, `uv: command not found`,
     ImagePullBackOff, 429 Too Many Requests."""
     found: list[str] = []
-    found += [m.group(1).strip() for m in _DOUBLE_QUOTED_RE.finditer(text)]
+    for m in _DOUBLE_QUOTED_RE.finditer(text):
+        found += message_forms(m.group(1)) if looks_like_error(m.group(1)) else [m.group(1).strip()]
+    unclosed = unclosed_quote(text)
+    if unclosed and looks_like_error(unclosed):
+        found += message_forms(unclosed)
     found += [m.group(1).strip() for m in _SINGLE_QUOTED_RE.finditer(text) if " " in m.group(1)]
-    found += [m.group(1).strip() for m in _CODE_SPAN_RE.finditer(text) if looks_like_error(m.group(1))]
+    found += [form for m in _CODE_SPAN_RE.finditer(text) if looks_like_error(m.group(1))
+              for form in message_forms(m.group(1))]
     found += [m.group(0).strip() for m in _HTTP_STATUS_RE.finditer(text)]
     found += [m.group(0) for m in _ERROR_NAME_RE.finditer(text)]
     # A lone short word ("Ready") would match far too many log lines to mean anything.
@@ -184,9 +203,13 @@ def prose_error_strings(text: str) -> list[str]:
     with their reason, exception and errno names, and hex codes with the words before them
     ("you may see `ENOENT: no such file or directory`", "failed with error 0x80070003")."""
     found: list[str] = []
-    found += [m.group(1).strip() for m in _CODE_SPAN_RE.finditer(text)
-              if (looks_like_error(m.group(1)) or _introduced(text, m.start())) and not looks_like_code(m.group(1))]
+    found += [form for m in _CODE_SPAN_RE.finditer(text)
+              if (looks_like_error(m.group(1)) or _introduced(text, m.start())) and not looks_like_code(m.group(1))
+              for form in message_forms(m.group(1))]
     stripped = text.strip()
+    if stripped[:1] in "\"“" and unclosed_quote(stripped) == stripped[1:].strip():
+        # A paragraph that opens a quote and never closes it: one message, often over several sentences.
+        found += message_forms(stripped[1:])
     for m in _DOUBLE_QUOTED_RE.finditer(text):
         # A paragraph that is one quoted message (an error reference) or a quote after "the error:".
         whole = m.start() <= 1 and m.end() >= len(stripped) - 1

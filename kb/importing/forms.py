@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 
 from ..matching.masking import MASK, mask_line
+from ..matching.rules import distinctive_words
 from .errorish import looks_like_error, unique
 
 # At most this many forms per message: a long chained message has many parts, few worth a signature.
@@ -35,8 +36,23 @@ _LINK_SPLIT_RE = re.compile(r":\s+|\s+desc = ")
 _TRAILING_PAREN_RE = re.compile(r"\s*\([^()]{20,}\)?$")
 # A message quoted inside a message, with its quotes escaped or not: caused "...\"read parent: ...\"".
 _INNER_QUOTE_RE = re.compile(r"\\\"([^\"\\]{4,300})\\\"|(?<!\\)\"([^\"\\]{4,300})(?<!\\)\"")
+# What the C library, the network stack and shells print for a thousand different problems: a part of a
+# message that says no more than these ("Address already in use (port 7070)", "dial tcp: connect:
+# connection refused") would tie every such error to one section.
+_COMMON_CAUSES = (
+    "no such file or directory", "permission denied", "connection refused", "connection reset by peer",
+    "connection timed out", "address already in use", "operation not permitted", "too many open files",
+    "no space left on device", "broken pipe", "resource temporarily unavailable", "network is unreachable",
+    "no route to host", "is a directory", "not a directory", "file exists", "directory not empty",
+    "input/output error", "read-only file system", "device or resource busy", "cannot allocate memory",
+    "invalid argument", "bad file descriptor", "operation timed out", "host is down", "command not found",
+    "exec format error", "text file busy", "i/o timeout", "context deadline exceeded", "unexpected eof",
+    "dial tcp", "dial udp", "read tcp", "write tcp", "connect:", "lookup",
+)
 _WORD_RE = re.compile(r"[^\W\d_][\w'.-]*")
-_EDGE_PUNCTUATION = " \t`'\",;:([{"
+_UNCLOSED_RE = re.compile(r"\s*[(\[][^()\[\]]*$")
+_EDGE_PUNCTUATION = " \t,;:([{"
+_QUOTES = "`'\""
 
 
 def cause_tails(message: str) -> list[str]:
@@ -80,13 +96,25 @@ def _is_variable(token: str) -> bool:
     return MASK in mask_line(token) or bool(_PLACEHOLDER_RUN_RE.fullmatch(token.strip(".,;:")))
 
 
+def trim_edges(text: str) -> str:
+    """A part without the punctuation a cut left at its ends; a quote goes only when its pair is gone."""
+    text = text.strip(_EDGE_PUNCTUATION)
+    for _ in range(2):
+        for quote in _QUOTES:
+            if text.count(quote) % 2:
+                text = text[1:] if text.startswith(quote) else text[:-1] if text.endswith(quote) else text
+        text = text.strip(_EDGE_PUNCTUATION)
+    return text
+
+
 def without_variable_tail(text: str) -> str:
     """The message without the variable parts that end it: 'resolve module "x" from file "/a/b.js"' ->
     'resolve module "x" from file'."""
     tokens = text.split()
     while tokens and (_is_variable(tokens[-1]) or not re.search(r"\w", tokens[-1])):
         tokens.pop()
-    return " ".join(tokens).rstrip(_EDGE_PUNCTUATION)
+    # "... in use (port 7070)" -> "... in use": a bracket whose variable content went goes with it.
+    return trim_edges(_UNCLOSED_RE.sub("", " ".join(tokens)))
 
 
 def constant_runs(text: str) -> list[str]:
@@ -98,13 +126,13 @@ def constant_runs(text: str) -> list[str]:
             runs.append([])
         else:
             runs[-1].append(token)
-    return [" ".join(run).strip(_EDGE_PUNCTUATION) for run in runs if run]
+    return [trim_edges(_UNCLOSED_RE.sub("", " ".join(run))) for run in runs if run]
 
 
 def chain_links(text: str) -> list[str]:
     """The links of a chained message, alone and with the next one: 'rpc error: code = 2 desc = oci
     runtime error: exec failed: ...' -> 'oci runtime error', 'oci runtime error: exec failed', ..."""
-    links = [link.strip(_EDGE_PUNCTUATION) for link in _LINK_SPLIT_RE.split(text)]
+    links = [trim_edges(link) for link in _LINK_SPLIT_RE.split(text)]
     links = [link for link in links if link]
     if len(links) < 2:
         return []
@@ -119,12 +147,26 @@ def inner_quotes(text: str) -> list[str]:
 
 def quotable_part(part: str, *, min_words: int = MIN_PART_WORDS, errorish: bool = True) -> bool:
     """Whether a part of a message is specific enough to be a signature of its own."""
-    return len(_WORD_RE.findall(part)) >= min_words and (not errorish or looks_like_error(part))
+    return (len(_WORD_RE.findall(part)) >= min_words and (not errorish or looks_like_error(part))
+            and not too_common(part))
+
+
+def too_common(part: str) -> bool:
+    """Whether a part says little besides what countless unrelated errors print: fewer than two words
+    that are neither generic ("error", "failed") nor part of a common cause ("connection refused")."""
+    masked = mask_line(part)
+    for phrase in _COMMON_CAUSES:
+        masked = masked.replace(phrase, " ")
+    return len(distinctive_words(masked)) < 2
 
 
 def _placeholder_runs(message: str) -> list[str]:
     runs = [run.strip(" `'\"") for run in _PLACEHOLDER_RUN_RE.split(message)]
-    return [run.rstrip(",;:([").strip() for run in runs if len(run.split()) >= 3 and run != message]
+    runs = [run.rstrip(",;:([").strip() for run in runs if len(run.split()) >= 3 and run != message]
+    if "{" not in message:
+        # Only an author's stand-ins ('xxx', [...]): the runs around them may be the author's own words.
+        runs = [run for run in runs if looks_like_error(run)]
+    return [run for run in runs if not too_common(run)]
 
 
 def _parts(text: str) -> list[str]:
@@ -164,4 +206,8 @@ def message_forms(message: str) -> list[str]:
         parts.append(piece)
         parts += _parts(piece)
     forms += [part for part in unique(parts) if quotable_part(part)]
+    # A template's sentences are parts of a known message: they need no error word of their own
+    # ("The `{database_name}` database is a system database, it should not be altered ...").
+    forms += [sentence for run in placeholder_runs for sentence in sentences_of(run)
+              if quotable_part(sentence, errorish=False)]
     return unique(forms)[:MAX_FORMS]
