@@ -64,6 +64,7 @@ def add_symptom(symptoms: list[ParsedSymptom], new: ParsedSymptom) -> None:
     symptoms.append(new)
 
 
+_ERROR_INTRO_RE = re.compile(r"\b(errors?|error messages?|fails? with|warns?|warnings?)\b[^.!?]{0,60}:\s*$", re.IGNORECASE)
 _FENCED_RE = re.compile(r"^[ \t]*(```|~~~).*?^[ \t]*\1[^\n]*$", re.MULTILINE | re.DOTALL)
 
 
@@ -191,6 +192,14 @@ def analyse_section(blocks: list[Block], *, title: str, is_problem: bool, headin
                         steps = row[fix_col] + (f"\n\nLikely cause: {cause}." if cause else "")
                         drafts.append(_SolutionDraft(row[fix_col], [steps], [shorten(symptom_title, 255)]))
                 continue
+
+        if block.kind == "fence" and mode not in ("lead", "symptoms", "solution", "workaround"):
+            # Output shown while diagnosing or explaining a cause: its error lines are what a reader sees.
+            error_lines += error_block_lines(block, is_problem=False,
+                                             introduced=bool(INTRODUCES_OUTPUT_RE.search(previous_text)))
+        elif block.kind == "fence" and not quoting and _ERROR_INTRO_RE.search(previous_text):
+            # A fix that says what failure to expect ("If you then see this error:") shows output, not steps.
+            error_lines += error_block_lines(block, is_problem=False, introduced=True)
 
         if mode in ("lead", "symptoms"):
             if block.kind == "fence":

@@ -14,6 +14,10 @@ _ERRORISH_RE = re.compile(
     r"|violat|deadlock|conflict|mismatch|out of range|not (valid|empty|connected|reachable|running|ready)|was empty"
     r"|crash|abort|corrupt|broken|stuck|hang|hung|overflow|limit|already (exists|in use|recorded)|unexpected"
     r"|permission|insufficient|exhausted|terminated|evict|back-?off|oops|misconfigur|does(?:n't| not) match"
+    r"|incompatib|not compatible|\bfault\b|not permitted|out of memory|unhandled|uncaught|\berr_[a-z_]+"
+    r"|\be(?:acces|perm|noent|nospc|mfile|exist|again|busy|pipe|connreset|timedout|hostunreach|notempty)\b"
+    r"|outdated|out of date|too old|is not (?:a function|an object|defined|a constructor|iterable)"
+    r"|not installed|could not be|can ?not be|\bbad (?:interpreter|request|gateway|substitution|file|magic|address)"
     r"|\bhas no (?:\w+ )?(?:attribute|member|property|method|field)",
     re.IGNORECASE,
 )

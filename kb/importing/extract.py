@@ -143,7 +143,7 @@ def error_block_lines(block: Block, *, is_problem: bool, introduced: bool = Fals
 
 # Up to 600 characters: an error reference quotes a whole message, hints and links included.
 _DOUBLE_QUOTED_RE = re.compile(r"[\"“]([^\"“”\n]{4,600})[\"”]")
-_SINGLE_QUOTED_RE = re.compile(r"(?<![\w])'([^'\n]{3,300}?)'(?![\w])")
+_SINGLE_QUOTED_RE = re.compile(r"(?<![\w])'([^'\n]{3,300}?)'(?![\w])|‘([^‘’\n]{3,300})’")
 _CODE_SPAN_RE = re.compile(r"`([^`\n]{4,300})`")
 
 
@@ -175,7 +175,7 @@ def quoted_error_strings(text: str) -> list[str]:
     unclosed = unclosed_quote(text)
     if unclosed and looks_like_error(unclosed):
         found += message_forms(unclosed)
-    found += [m.group(1).strip() for m in _SINGLE_QUOTED_RE.finditer(text) if " " in m.group(1)]
+    found += [_quoted(m).strip() for m in _SINGLE_QUOTED_RE.finditer(text) if " " in _quoted(m)]
     found += [form for m in _CODE_SPAN_RE.finditer(text) if looks_like_error(m.group(1))
               for form in message_forms(m.group(1))]
     found += [m.group(0).strip() for m in _HTTP_STATUS_RE.finditer(text)]
@@ -184,6 +184,13 @@ def quoted_error_strings(text: str) -> list[str]:
     return unique([s for s in found if re.search(r"[A-Za-z]", s) and (" " in s or len(s) >= 8)])
 
 
+def _quoted(match: re.Match[str]) -> str:
+    return next(group for group in match.groups() if group is not None)
+
+
+# Bold or italic text that reads as an error: "**Cannot connect to the Docker daemon**" on a line of its own
+# stands for a heading in many READMEs.
+_BOLD_RE = re.compile(r"\*\*([^*\n]{6,300}?)\*\*|(?<!\w)__([^_\n]{6,300}?)__(?!\w)")
 _ITALIC_RE = re.compile(r"(?<![*\w])[*_]([^*_`\n]{10,300}?)[*_](?![*\w])")
 _HEX_CODE_RE = re.compile(r"(?:\b[A-Za-z][\w']*[ \t]+){0,4}(?:error|code|hresult)?:?[ \t]*\b0x[0-9A-Fa-f]{3,16}\b",
                           re.IGNORECASE)
@@ -215,9 +222,11 @@ def prose_error_strings(text: str) -> list[str]:
         whole = m.start() <= 1 and m.end() >= len(stripped) - 1
         if whole or looks_like_error(m.group(1)) or _introduced(text, m.start()):
             found += message_forms(m.group(1))
-    found += [m.group(1).strip() for m in _SINGLE_QUOTED_RE.finditer(text)
-              if " " in m.group(1) and looks_like_error(m.group(1))]
-    found += [m.group(1).strip() for m in _ITALIC_RE.finditer(text) if " " in m.group(1) and looks_like_error(m.group(1))]
+    found += [_quoted(m).strip() for m in _SINGLE_QUOTED_RE.finditer(text)
+              if " " in _quoted(m) and looks_like_error(_quoted(m))]
+    for m in [*_ITALIC_RE.finditer(text), *_BOLD_RE.finditer(text)]:
+        if " " in _quoted(m) and looks_like_error(_quoted(m)) and not looks_like_code(_quoted(m)):
+            found += message_forms(_quoted(m))
     found += [m.group(0).strip() for m in _HTTP_STATUS_RE.finditer(text)]
     found += [m.group(0) for m in _ERROR_NAME_RE.finditer(text)]
     found += [m.group(0).strip() for m in _HEX_CODE_RE.finditer(text)]
