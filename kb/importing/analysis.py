@@ -16,6 +16,7 @@ from .extract import (
     error_block_lines,
     looks_like_code,
     looks_like_error,
+    message_forms,
     message_of,
     prose_error_strings,
     quoted_error_strings,
@@ -65,19 +66,28 @@ def add_symptom(symptoms: list[ParsedSymptom], new: ParsedSymptom) -> None:
 
 
 _ERROR_INTRO_RE = re.compile(r"\b(errors?|error messages?|fails? with|warns?|warnings?)\b[^.!?]{0,60}:\s*$", re.IGNORECASE)
+# Emphasis and code marks, but not the underscores inside names such as ERR_REQUIRE_ESM.
+_EMPHASIS_RE = re.compile(r"[*`]|(?<!\w)_+|_+(?!\w)")
 _FENCED_RE = re.compile(r"^[ \t]*(```|~~~).*?^[ \t]*\1[^\n]*$", re.MULTILINE | re.DOTALL)
 
 
 def _blockquote_errors(source: str) -> list[str]:
     """Messages in a blockquote: each quoted line that reads as an error, and what it quotes."""
     found: list[str] = []
-    for raw in source.split("\n"):
+    paragraph: list[str] = []
+    for raw in [*source.split("\n"), ""]:
         line = re.sub(r"^\s*(>\s?)+", "", raw).strip()
         if not line or line.startswith("[!"):
+            # A message the author wrapped over several quoted lines is one message.
+            joined = " ".join(paragraph)
+            if len(paragraph) > 1 and len(joined) <= 600 and looks_like_error(joined) and not looks_like_code(joined):
+                found += message_forms(message_of(joined))
+            paragraph = []
             continue
-        plain = re.sub(r"[*_`]", "", line)
+        plain = _EMPHASIS_RE.sub("", line)
+        paragraph.append(plain)
         if len(plain) <= 300 and looks_like_error(plain) and not looks_like_code(plain):
-            found.append(message_of(plain))
+            found += message_forms(message_of(plain))
         found += prose_error_strings(line)
     return found
 

@@ -17,7 +17,7 @@ _ERRORISH_RE = re.compile(
     r"|incompatib|not compatible|\bfault\b|not permitted|out of memory|unhandled|uncaught|\berr_[a-z_]+"
     r"|\be(?:acces|perm|noent|nospc|mfile|exist|again|busy|pipe|connreset|timedout|hostunreach|notempty)\b"
     r"|outdated|out of date|too old|is not (?:a function|an object|defined|a constructor|iterable)"
-    r"|not installed|could not be|can ?not be|\bbad (?:interpreter|request|gateway|substitution|file|magic|address)"
+    r"|not installed|not available|\bno \w+ (?:available|found|specified|provided|configured)\b|unresponsive|could not be|can ?not be|\bbad (?:interpreter|request|gateway|substitution|file|magic|address)"
     r"|\bhas no (?:\w+ )?(?:attribute|member|property|method|field)",
     re.IGNORECASE,
 )

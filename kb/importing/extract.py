@@ -69,6 +69,27 @@ _COLUMN_GAP_RE = re.compile(r" {2,}|\t+")
 MAX_BLOCK_MESSAGES = 24
 
 
+_CALM_RE = re.compile(r"(?:^|[\s\[(|<])(?:info|debug|trace|notice|normal)(?:[\s\])|>:]|$)", re.IGNORECASE)
+
+
+def _follow_on_lines(content: str) -> list[str]:
+    """Output lines right under an error line, which report the same failure ("Error: The `brew link`
+    step did not complete successfully" / "The formula built, but is not symlinked into ..."): at most
+    two per error line, never a command, code, a calm log line or a line of its own after a blank."""
+    raw = [_DECORATION_RE.sub("", _INLINE_TAG_RE.sub("", line).strip()) for line in content.splitlines()]
+    raw = [line[2:].strip() if line.startswith("> ") else line for line in raw]
+    found: list[str] = []
+    for index, line in enumerate(raw):
+        if not line or not looks_like_error(line) or looks_like_code(line) or _PROMPT_RE.match(line):
+            continue
+        for after in raw[index + 1:index + 3]:
+            if (not after or looks_like_error(after) or looks_like_code(after) or _PROMPT_RE.match(after)
+                    or _CALM_RE.search(after[:80]) or len(after.split()) < 3):
+                break
+            found.append(after)
+    return found
+
+
 def _split_messages(lines: list[str]) -> list[str]:
     """Messages a line break splits: a line ending in ':' or ',' goes on in the next one
     ("error: failed to run Kubelet: failed to create kubelet:" / "misconfiguration: ...")."""
@@ -104,6 +125,7 @@ def error_block_lines(block: Block, *, is_problem: bool, introduced: bool = Fals
     commands skipped.
     """
     lang = block.info.split()[0].lower() if block.info else ""
+    follow_ons = _follow_on_lines(block.content)
     lines = [_INLINE_TAG_RE.sub("", line).strip() for line in block.content.splitlines() if line.strip()]
     # "> fatal: HTTP request failed": GitHub Docs mark a command's output with "> ".
     lines = [line[2:].strip() if line.startswith("> ") else line for line in lines]
@@ -125,6 +147,8 @@ def error_block_lines(block: Block, *, is_problem: bool, introduced: bool = Fals
             whole = lines
         elif is_problem and errors and lang in _SHELL_LANGS:
             whole = [line for line in lines[lines.index(errors[0]):] if not _PROMPT_RE.match(line)]
+    if lang in _PLAIN_FENCE_LANGS or lang in _SHELL_LANGS:
+        whole += [line for line in follow_ons if line not in whole]
     found = [without_log_header(line) for line in whole]
     if lang in _PLAIN_FENCE_LANGS or lang in _SHELL_LANGS:
         taken = 0
