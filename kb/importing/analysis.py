@@ -16,7 +16,6 @@ from .extract import (
     error_block_lines,
     looks_like_code,
     looks_like_error,
-    message_forms,
     message_of,
     prose_error_strings,
     quoted_error_strings,
@@ -25,6 +24,7 @@ from .extract import (
     signature_text,
     unique,
 )
+from .forms import message_forms
 from .shapes import ParsedSolution, ParsedSymptom
 
 
@@ -65,6 +65,7 @@ def add_symptom(symptoms: list[ParsedSymptom], new: ParsedSymptom) -> None:
     symptoms.append(new)
 
 
+_OUTPUT_LANG_RE = re.compile(r"^(?:text|txt|console|log|logs|output|plaintext|plain|error)\b", re.IGNORECASE)
 _ERROR_INTRO_RE = re.compile(r"\b(errors?|error messages?|fails? with|warns?|warnings?)\b[^.!?]{0,60}:\s*$", re.IGNORECASE)
 # Emphasis and code marks, but not the underscores inside names such as ERR_REQUIRE_ESM.
 _EMPHASIS_RE = re.compile(r"[*`]|(?<!\w)_+|_+(?!\w)")
@@ -203,8 +204,11 @@ def analyse_section(blocks: list[Block], *, title: str, is_problem: bool, headin
                         drafts.append(_SolutionDraft(row[fix_col], [steps], [shorten(symptom_title, 255)]))
                 continue
 
-        if block.kind == "fence" and mode not in ("lead", "symptoms", "solution", "workaround"):
-            # Output shown while diagnosing or explaining a cause: its error lines are what a reader sees.
+        if (block.kind == "fence" and mode not in ("lead", "symptoms", "solution", "workaround")
+                and (_OUTPUT_LANG_RE.match(block.info)
+                     or (not block.info and INTRODUCES_OUTPUT_RE.search(previous_text)))):
+            # Output shown while diagnosing or explaining a cause (not a script or a command): its error
+            # lines are what a reader sees.
             error_lines += error_block_lines(block, is_problem=False,
                                              introduced=bool(INTRODUCES_OUTPUT_RE.search(previous_text)))
         elif block.kind == "fence" and not quoting and _ERROR_INTRO_RE.search(previous_text):

@@ -39,9 +39,13 @@ _CODE_LINE_RE = re.compile(
 _ASSIGNMENT_RE = re.compile(r"^[\w.\[\]'\"]+\s*=[^=]")
 
 
+# A command piped into another ("dmesg | grep -i killed"): a shell line whatever its first word.
+_PIPELINE_RE = re.compile(r"\s\|\s*(?:grep|egrep|awk|sed|head|tail|sort|uniq|wc|less|xargs|tee|jq)\b")
+
+
 def looks_like_code(line: str) -> bool:
     stripped = line.strip()
-    if _CODE_LINE_RE.match(stripped) or _ASSIGNMENT_RE.match(stripped):
+    if _CODE_LINE_RE.match(stripped) or _ASSIGNMENT_RE.match(stripped) or _PIPELINE_RE.search(stripped):
         return True
     first = re.split(r"[\s(]", stripped, maxsplit=1)[0]
     return first.lower() in _SHELL_COMMANDS and not stripped[len(first):].startswith(":")

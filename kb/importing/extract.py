@@ -108,10 +108,14 @@ def _line_messages(line: str) -> list[str]:
     """The messages one output line shows: the line without its prefixes, and its message column."""
     message = message_of(line)[:500]
     found = message_forms(message) if looks_like_error(message) or _ERROR_LEVEL_RE.search(line[:120]) else []
+    return found + _column_messages(line)
+
+
+def _column_messages(line: str) -> list[str]:
     column = _message_column(line)
-    if column and column != message and looks_like_error(column) and quotable_part(column):
-        found += message_forms(column)
-    return found
+    if column and column != line and looks_like_error(column) and quotable_part(column):
+        return message_forms(column)
+    return []
 
 
 def error_block_lines(block: Block, *, is_problem: bool, introduced: bool = False) -> list[str]:
@@ -162,6 +166,7 @@ def error_block_lines(block: Block, *, is_problem: bool, introduced: bool = Fals
                 break
     for line in whole:
         found += message_forms(without_log_header(line))[1:] + message_forms(message_of(line))
+        found += _column_messages(line)
     return unique(found)
 
 
@@ -214,6 +219,12 @@ def _quoted(match: re.Match[str]) -> str:
 
 # Bold or italic text that reads as an error: "**Cannot connect to the Docker daemon**" on a line of its own
 # stands for a heading in many READMEs.
+# Bold advice ("**Check file permissions**", "**If the database is corrupted**") is not a message.
+_INSTRUCTION_RE = re.compile(
+    r"^(?:check|monitor|verify|ensure|make sure|run|use|try|restart|install|update|upgrade|set|add|remove"
+    r"|increase|decrease|enable|disable|look|review|see|read|open|clear|delete|reduce|configure|consider"
+    r"|confirm|inspect|test|validate|watch|avoid|if|when|for|to|how|why|what|note|tip|important)\b",
+    re.IGNORECASE)
 _BOLD_RE = re.compile(r"\*\*([^*\n]{6,300}?)\*\*|(?<!\w)__([^_\n]{6,300}?)__(?!\w)")
 _ITALIC_RE = re.compile(r"(?<![*\w])[*_]([^*_`\n]{10,300}?)[*_](?![*\w])")
 _HEX_CODE_RE = re.compile(r"(?:\b[A-Za-z][\w']*[ \t]+){0,4}(?:error|code|hresult)?:?[ \t]*\b0x[0-9A-Fa-f]{3,16}\b",
@@ -224,9 +235,14 @@ _INTRODUCED_RE = re.compile(r"(error|message|output|see|says|shows|prints|report
                             re.IGNORECASE)
 
 
-def _introduced(text: str, start: int) -> bool:
-    """Whether the quote at `start` follows words that introduce a message ("fails with the error: ")."""
-    return bool(_INTRODUCED_RE.search(text[max(0, start - 40):start]))
+_NAMED_AFTER_RE = re.compile(r"^\W{0,3}(?:errors?|warnings?|messages?|exceptions?)\b", re.IGNORECASE)
+
+
+def _introduced(text: str, start: int, end: int | None = None) -> bool:
+    """Whether the quote at `start` follows words that introduce a message ("fails with the error: "), or
+    the quote ending at `end` is named as one ("the `Module "fs" has been externalized` warning")."""
+    return bool(_INTRODUCED_RE.search(text[max(0, start - 40):start])
+                or (end is not None and _NAMED_AFTER_RE.match(text[end:end + 20])))
 
 
 def prose_error_strings(text: str) -> list[str]:
@@ -235,7 +251,8 @@ def prose_error_strings(text: str) -> list[str]:
     ("you may see `ENOENT: no such file or directory`", "failed with error 0x80070003")."""
     found: list[str] = []
     found += [form for m in _CODE_SPAN_RE.finditer(text)
-              if (looks_like_error(m.group(1)) or _introduced(text, m.start())) and not looks_like_code(m.group(1))
+              if (looks_like_error(m.group(1)) or _introduced(text, m.start(), m.end()))
+              and not looks_like_code(m.group(1))
               for form in message_forms(m.group(1))]
     stripped = text.strip()
     if stripped[:1] in "\"“" and unclosed_quote(stripped) == stripped[1:].strip():
@@ -244,13 +261,16 @@ def prose_error_strings(text: str) -> list[str]:
     for m in _DOUBLE_QUOTED_RE.finditer(text):
         # A paragraph that is one quoted message (an error reference) or a quote after "the error:".
         whole = m.start() <= 1 and m.end() >= len(stripped) - 1
-        if whole or looks_like_error(m.group(1)) or _introduced(text, m.start()):
+        if whole or looks_like_error(m.group(1)) or _introduced(text, m.start(), m.end()):
             found += message_forms(m.group(1))
     found += [_quoted(m).strip() for m in _SINGLE_QUOTED_RE.finditer(text)
               if " " in _quoted(m) and looks_like_error(_quoted(m))]
-    for m in [*_ITALIC_RE.finditer(text), *_BOLD_RE.finditer(text)]:
-        if " " in _quoted(m) and looks_like_error(_quoted(m)) and not looks_like_code(_quoted(m)):
-            found += message_forms(_quoted(m))
+    found += [m.group(1).strip() for m in _ITALIC_RE.finditer(text) if " " in m.group(1) and looks_like_error(m.group(1))]
+    for m in _BOLD_RE.finditer(text):
+        bold = _quoted(m).strip()
+        if (len(bold.split()) >= 3 and looks_like_error(bold) and not looks_like_code(bold)
+                and not _INSTRUCTION_RE.match(bold)):
+            found += message_forms(bold)
     found += [m.group(0).strip() for m in _HTTP_STATUS_RE.finditer(text)]
     found += [m.group(0) for m in _ERROR_NAME_RE.finditer(text)]
     found += [m.group(0).strip() for m in _HEX_CODE_RE.finditer(text)]

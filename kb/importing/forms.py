@@ -52,6 +52,7 @@ _COMMON_CAUSES = (
 _WORD_RE = re.compile(r"[^\W\d_][\w'.-]*")
 _UNCLOSED_RE = re.compile(r"\s*[(\[][^()\[\]]*$")
 _EDGE_PUNCTUATION = " \t,;:([{"
+_CUT_PUNCTUATION = " \t,;:"
 _QUOTES = "`'\""
 
 
@@ -98,13 +99,14 @@ def _is_variable(token: str) -> bool:
 
 def trim_edges(text: str) -> str:
     """A part without the punctuation a cut left at its ends; a quote goes only when its pair is gone."""
-    text = text.strip(_EDGE_PUNCTUATION)
     for _ in range(2):
+        # An opening bracket at the start belongs to the part ("(sqlite3.OperationalError) ..."); at the
+        # end it is what the cut left.
+        text = text.strip(_CUT_PUNCTUATION).rstrip(_EDGE_PUNCTUATION)
         for quote in _QUOTES:
             if text.count(quote) % 2:
                 text = text[1:] if text.startswith(quote) else text[:-1] if text.endswith(quote) else text
-        text = text.strip(_EDGE_PUNCTUATION)
-    return text
+    return text.strip(_CUT_PUNCTUATION).rstrip(_EDGE_PUNCTUATION)
 
 
 def without_variable_tail(text: str) -> str:

@@ -133,7 +133,8 @@ def _sections_for(heading: _Heading, text: str) -> list[ParsedSection]:
             asked = quoted_error_strings(question) + [
                 form for message in asked_messages(question) if looks_like_error(message)
                 for form in message_forms(message)]
-            shown = analyse_section(answer, title=q_title, is_problem=False, heading_signatures=asked).symptoms
+            shown = analyse_section(answer, title=q_title, is_problem=False,
+                                    heading_signatures=asked).symptoms if asked else []
             sections.append(ParsedSection(
                 title=q_title, heading_path=f"{heading.path} / {q_title}"[:500],
                 anchor=f"{anchor}-{anchor_for(q_title)}"[:255], body_markdown=body,
