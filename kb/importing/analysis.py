@@ -24,6 +24,7 @@ from .extract import (
     signature_text,
     unique,
 )
+from .forms import message_forms
 from .shapes import ParsedSolution, ParsedSymptom
 
 
@@ -64,19 +65,30 @@ def add_symptom(symptoms: list[ParsedSymptom], new: ParsedSymptom) -> None:
     symptoms.append(new)
 
 
+_OUTPUT_LANG_RE = re.compile(r"^(?:text|txt|console|log|logs|output|plaintext|plain|error)\b", re.IGNORECASE)
+_ERROR_INTRO_RE = re.compile(r"\b(errors?|error messages?|fails? with|warns?|warnings?)\b[^.!?]{0,60}:\s*$", re.IGNORECASE)
+# Emphasis and code marks, but not the underscores inside names such as ERR_REQUIRE_ESM.
+_EMPHASIS_RE = re.compile(r"[*`]|(?<!\w)_+|_+(?!\w)")
 _FENCED_RE = re.compile(r"^[ \t]*(```|~~~).*?^[ \t]*\1[^\n]*$", re.MULTILINE | re.DOTALL)
 
 
 def _blockquote_errors(source: str) -> list[str]:
     """Messages in a blockquote: each quoted line that reads as an error, and what it quotes."""
     found: list[str] = []
-    for raw in source.split("\n"):
+    paragraph: list[str] = []
+    for raw in [*source.split("\n"), ""]:
         line = re.sub(r"^\s*(>\s?)+", "", raw).strip()
         if not line or line.startswith("[!"):
+            # A message the author wrapped over several quoted lines is one message.
+            joined = " ".join(paragraph)
+            if len(paragraph) > 1 and len(joined) <= 600 and looks_like_error(joined) and not looks_like_code(joined):
+                found += message_forms(message_of(joined))
+            paragraph = []
             continue
-        plain = re.sub(r"[*_`]", "", line)
+        plain = _EMPHASIS_RE.sub("", line)
+        paragraph.append(plain)
         if len(plain) <= 300 and looks_like_error(plain) and not looks_like_code(plain):
-            found.append(message_of(plain))
+            found += message_forms(message_of(plain))
         found += prose_error_strings(line)
     return found
 
@@ -191,6 +203,17 @@ def analyse_section(blocks: list[Block], *, title: str, is_problem: bool, headin
                         steps = row[fix_col] + (f"\n\nLikely cause: {cause}." if cause else "")
                         drafts.append(_SolutionDraft(row[fix_col], [steps], [shorten(symptom_title, 255)]))
                 continue
+
+        if (block.kind == "fence" and mode not in ("lead", "symptoms", "solution", "workaround")
+                and (_OUTPUT_LANG_RE.match(block.info)
+                     or (not block.info and INTRODUCES_OUTPUT_RE.search(previous_text)))):
+            # Output shown while diagnosing or explaining a cause (not a script or a command): its error
+            # lines are what a reader sees.
+            error_lines += error_block_lines(block, is_problem=False,
+                                             introduced=bool(INTRODUCES_OUTPUT_RE.search(previous_text)))
+        elif block.kind == "fence" and not quoting and _ERROR_INTRO_RE.search(previous_text):
+            # A fix that says what failure to expect ("If you then see this error:") shows output, not steps.
+            error_lines += error_block_lines(block, is_problem=False, introduced=True)
 
         if mode in ("lead", "symptoms"):
             if block.kind == "fence":

@@ -10,8 +10,9 @@ from django.utils.text import slugify
 
 _LABELS: list[tuple[str, re.Pattern[str]]] = [
     ("symptoms", re.compile(
-        r"^(symptoms?|signs?|(what )?you (may |might |will |would )?(see|get)|error( messages?| output| text)?"
-        r"|messages?|observed behaviou?r)$")),
+        r"^(symptoms?|signs?|(what )?you('ll| may| might| will| would)? (see|get)|error( messages?| output| text)?"
+        r"|messages?|observed behaviou?r|(example |sample |typical |full |console |log )?(output|logs?|errors?)"
+        r"|stack ?trace|traceback)$")),
     ("workaround", re.compile(r"^(temporary )?workarounds?$")),
     ("solution", re.compile(
         r"^((common|possible|quick|recommended|suggested) )?(solutions?|fix(es)?|resolutions?|remedies)$"
@@ -109,3 +110,41 @@ def heading_messages(plain: str) -> list[str]:
 
 def anchor_for(text: str) -> str:
     return slugify(text)[:255] or "section"
+
+
+# "Why am I getting rpc error: code = Unavailable desc = transport is closing?": a question that names the
+# message it asks about, without quotes.
+_ASKS_ABOUT_RE = re.compile(
+    r"\b(?:getting|seeing|get|see|receiving|receive|fix|resolve|solve|avoid|throws?|returns?|reports?|says?)\s+"
+    r"(?:(?:an?|the|this|these)\s+)?(?:(?:following\s+)?(?:error|message|warning)s?\s*:?\s+)?(?P<message>.{8,300})$",
+    re.IGNORECASE)
+_ASKED_CONTEXT_RE = re.compile(r"\s+(?:when|while|after|during|using|if|on startup|on start)\b", re.IGNORECASE)
+
+
+def asked_messages(plain: str) -> list[str]:
+    """The message a question heading asks about ("Why do I get X when Y?" -> "X when Y", "X")."""
+    text = " ".join(plain.split()).strip().rstrip("?").strip()
+    match = _ASKS_ABOUT_RE.search(text)
+    if not match:
+        return []
+    message = match.group("message").strip().strip("\"“”'`").strip()
+    found = [message]
+    context = _ASKED_CONTEXT_RE.search(message)
+    if context:
+        found.append(message[:context.start()].strip().strip("\"“”'`").strip())
+    return [item for item in found if len(item.split()) >= 3]
+
+
+# A heading that is one long CamelCase name (an alert, an exception, a status): "KubeAPIErrorBudgetBurn",
+# "CrashLoopBackOff". Two humps are often a product ("PostgreSQL", "WebSockets"), so three are needed.
+_NAME_HEADING_RE = re.compile(r"^`?[A-Z][A-Za-z0-9]{9,80}`?$")
+_HUMP_RE = re.compile(r"[A-Z][a-z0-9]+|[A-Z]+(?![a-z])")
+
+
+def heading_name(plain: str) -> str:
+    """The heading's text when it is one CamelCase name of at least three parts, else ""."""
+    text = plain.strip()
+    if not _NAME_HEADING_RE.match(text):
+        return ""
+    name = text.strip("`")
+    return name if len(_HUMP_RE.findall(name)) >= 3 and any(c.islower() for c in name) else ""

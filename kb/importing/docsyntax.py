@@ -18,6 +18,8 @@ _FRONT_MATTER_RE = re.compile(r"\A(?:---|\+\+\+)[ \t]*\n.*?\n(?:---|\+\+\+)[ \t]
 _SHORTCODE_RE = re.compile(r"\{\{[<%]-?\s*/?\s*[\w./-]+[^\n]*?-?[%>]\}\}")
 _LIQUID_RE = re.compile(r"\{%-?\s*[^\n]*?-?%\}")
 _ADMONITION_RE = re.compile(r"^(?P<indent>[ \t]*)(?:!!!|\?\?\?\+?)[ \t]+[\w-]+(?:[ \t]+[\w-]+)*(?:[ \t]+\"(?P<title>[^\"\n]*)\")?[ \t]*$")
+# MkDocs Material content tabs: '=== "macOS"' with the tab's text indented under it, like an admonition.
+_CONTENT_TAB_RE = re.compile(r"^(?P<indent>[ \t]*)===[+!]?[ \t]+\"(?P<title>[^\"\n]*)\"[ \t]*$")
 _COLON_FENCE_RE = re.compile(r"^[ \t]*:{3,}[ \t]*(?:[\w-]+)?(?:\[(?P<bracket>[^\]\n]*)\]|[ \t]+(?P<title>.+?))?[ \t]*$")
 _HEADING_ANCHOR_RE = re.compile(r"[ \t]*\{#[\w.:-]+\}[ \t]*$")
 _HTML_ANCHOR_RE = re.compile(r"<a\s+(?:name|id)=\"[^\"\n]*\"\s*>\s*</a>|<a\s+(?:name|id)=\"[^\"\n]*\"\s*/>", re.IGNORECASE)
@@ -62,7 +64,7 @@ def strip_doc_syntax(text: str) -> str:
             fence = match.group(1)
             out.append(line)
             continue
-        admonition = _ADMONITION_RE.match(line)
+        admonition = _ADMONITION_RE.match(line) or _CONTENT_TAB_RE.match(line)
         if admonition:
             # The title is text the reader sees; the body is indented one level under the marker.
             if admonition.group("title"):

@@ -7,48 +7,10 @@ import re
 from ..matching.masking import strip_log_prefix
 from ..models import Risk
 from .blocks import Block
+from .errorish import looks_like_code, looks_like_error, unique
+from .forms import message_forms, quotable_part
 
-_ERRORISH_RE = re.compile(
-    r"error|exception|fatal|fail(ed|ure|s|ing)?\b|refused|denied|not found|no module|time(d)? ?out|cannot|can't"
-    r"|couldn't|could not|unable|invalid|blocked|exited with code|killed|\boom\b|no space|locked|does not exist"
-    r"|unauthori[sz]ed|forbidden|errno|traceback|warning|panic|segfault|\b[45]\d\d\b|enotfound|econnrefused"
-    r"|eaddrinuse|expired|exceeded|unavailable|unreachable|disconnect|connection lost|not responding|missing"
-    r"|unknown|unrecogni[sz]ed|unsupported|rejected|not allowed|no such|incorrect|closed|too (open|many|long|large)"
-    r"|not recogni[sz]ed|no route|reset by peer|malformed|unprotected|no matches|not supported|does(n't| not) support"
-    r"|violat|deadlock|conflict|mismatch|out of range|not (valid|empty|connected|reachable|running|ready)|was empty"
-    r"|crash|abort|corrupt|broken|stuck|hang|hung|overflow|limit|already (exists|in use|recorded)|unexpected"
-    r"|permission|insufficient|exhausted|terminated|evict|back-?off|oops",
-    re.IGNORECASE,
-)
-_LOG_LINE_RE = re.compile(r"^\[?(ERROR|WARN(ING)?|FATAL|CRITICAL|INFO|DEBUG|E|W)\b[\]:]", re.IGNORECASE)
-_SHELL_COMMANDS = frozenset([
-    "alembic", "apt", "apt-get", "brew", "cat", "cd", "chmod", "chown", "cp", "curl", "df", "dig", "docker",
-    "docker-compose", "du", "echo", "env", "export", "find", "free", "git", "grep", "helm", "htop", "iostat",
-    "iptables", "journalctl", "kill", "kubectl", "ln", "ls", "lsof", "make", "mkdir", "mv", "nc", "netstat",
-    "nslookup", "node", "npm", "npx", "nvm", "openssl", "pg_isready", "ping", "pip", "pip3", "pkill", "pm2",
-    "printenv", "ps", "psql", "py-spy", "pytest", "python", "python3", "redis-cli", "rm", "sed", "source", "ss",
-    "strace", "sudo", "systemctl", "tail", "tar", "telnet", "top", "touch", "ufw", "uv", "uvicorn", "watch",
-    "wget", "wscat", "yarn",
-])
-_CODE_LINE_RE = re.compile(
-    r"^(#|//|--|/\*|\*|\$ |>>> |import |from \S+ import|def |class |async |await |return\b|const |let |var "
-    r"|function\b|if\b|for\b|while\b|try\b|except\b|with |print\(|console\.|@\w|[{}\[\]()],?$"
-    r"|(SELECT|INSERT|UPDATE|CREATE|ALTER|DROP|EXPLAIN|SHOW)\b)"
-)
-_ASSIGNMENT_RE = re.compile(r"^[\w.\[\]'\"]+\s*=[^=]")
 _PLAIN_FENCE_LANGS = {"", "text", "txt", "console", "log", "logs", "output", "plaintext", "plain", "error"}
-
-
-def looks_like_code(line: str) -> bool:
-    stripped = line.strip()
-    if _CODE_LINE_RE.match(stripped) or _ASSIGNMENT_RE.match(stripped):
-        return True
-    first = re.split(r"[\s(]", stripped, maxsplit=1)[0]
-    return first.lower() in _SHELL_COMMANDS and not stripped[len(first):].startswith(":")
-
-
-def looks_like_error(line: str) -> bool:
-    return bool(_ERRORISH_RE.search(line) or _LOG_LINE_RE.match(line.strip()))
 
 
 _TIMESTAMP_RE = re.compile(
@@ -65,6 +27,8 @@ def signature_text(line: str) -> str:
 # klog ("I1207 00:37:53.229561     688 server.go:616] "), logrus text ("ERRO[08:30:54] "), "!!! [0116 08:30:53]".
 _SYSLOG_PREFIX_RE = re.compile(r"^[A-Z][a-z]{2} +\d{1,2} \d\d:\d\d:\d\d \S+ [\w./@-]+(?:\[\d+\])?: ")
 _KLOG_PREFIX_RE = re.compile(r"^[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ [\w.-]+:\d+\] ")
+# What is left of a klog header when a guide quotes the line from its source location on: "proxier.go:340] ".
+_SOURCE_LOCATION_RE = re.compile(r"^[\w.-]+\.[a-z]{1,5}:\d+\]\s+")
 _BRACKET_PREFIX_RE = re.compile(r"^(?:[A-Z]{4,5}|!!!) ?\[[\d:. ]+\] ")
 _PROMPT_RE = re.compile(r"^(\$|#|PS [^>]*>|[A-Z]:\\[^>]*>|\w+@[\w.-]+:[^$#]*[$#])\s")
 _SHELL_LANGS = {"bash", "sh", "shell", "zsh", "console", "terminal", "powershell", "pwsh", "ps", "ps1", "cmd",
@@ -81,6 +45,7 @@ def without_log_header(line: str) -> str:
     line = _SYSLOG_PREFIX_RE.sub("", line.strip())
     line = _DEBUG_PREFIX_RE.sub("", line)
     line = _KLOG_PREFIX_RE.sub("", line)
+    line = _SOURCE_LOCATION_RE.sub("", line)
     line = _BRACKET_PREFIX_RE.sub("", line)
     return signature_text(line)
 
@@ -90,18 +55,6 @@ def message_of(line: str) -> str:
     return strip_log_prefix(without_log_header(line))
 
 
-def cause_tails(message: str) -> list[str]:
-    """The causes inside a long chained message ("a: b: c" -> "b: c", "c"), as guides quote them alone:
-    Go and Rust errors wrap their cause, kubectl prefixes it with what it was doing."""
-    if len(message) < 70:
-        return []
-    tails: list[str] = []
-    for match in re.finditer(r": ", message):
-        tail = message[match.end():].strip()
-        if len(tail.split()) >= 4 and len(tail) >= 25 and looks_like_error(tail):
-            tails.append(tail)
-    return tails[:4]
-
 
 _DECORATION_RE = re.compile(r"^[@|*#=]+\s+(?=\w)|(?<=\S)\s+[@|*#=]+$")
 INTRODUCES_OUTPUT_RE = re.compile(
@@ -109,16 +62,75 @@ INTRODUCES_OUTPUT_RE = re.compile(
     re.IGNORECASE)
 
 
+# Inline HTML that docs put inside code blocks to style a placeholder: "https://host/<em>user</em>/repo".
+_INLINE_TAG_RE = re.compile(r"</?(?:em|strong|b|i|code|span|kbd|var)\b[^<>\n]*>", re.IGNORECASE)
+_COLUMN_GAP_RE = re.compile(r" {2,}|\t+")
+# How many lines of one block may give messages: a long log excerpt holds few distinct errors.
+MAX_BLOCK_MESSAGES = 24
+
+
+_CALM_RE = re.compile(r"(?:^|[\s\[(|<])(?:info|debug|trace|notice|normal)(?:[\s\])|>:]|$)", re.IGNORECASE)
+
+
+def _follow_on_lines(content: str) -> list[str]:
+    """Output lines right under an error line, which report the same failure ("Error: The `brew link`
+    step did not complete successfully" / "The formula built, but is not symlinked into ..."): at most
+    two per error line, never a command, code, a calm log line or a line of its own after a blank."""
+    raw = [_DECORATION_RE.sub("", _INLINE_TAG_RE.sub("", line).strip()) for line in content.splitlines()]
+    raw = [line[2:].strip() if line.startswith("> ") else line for line in raw]
+    found: list[str] = []
+    for index, line in enumerate(raw):
+        if not line or not looks_like_error(line) or looks_like_code(line) or _PROMPT_RE.match(line):
+            continue
+        for after in raw[index + 1:index + 3]:
+            if (not after or looks_like_error(after) or looks_like_code(after) or _PROMPT_RE.match(after)
+                    or _CALM_RE.search(after[:80]) or len(after.split()) < 3):
+                break
+            found.append(after)
+    return found
+
+
+def _split_messages(lines: list[str]) -> list[str]:
+    """Messages a line break splits: a line ending in ':' or ',' goes on in the next one
+    ("error: failed to run Kubelet: failed to create kubelet:" / "misconfiguration: ...")."""
+    return [f"{first} {second}" for first, second in zip(lines, lines[1:], strict=False)
+            if first.endswith((":", ",")) and not _PROMPT_RE.match(second) and not looks_like_code(second)]
+
+
+def _message_column(line: str) -> str:
+    """The last column of aligned output, where tools put the message (kubectl's events:
+    "Warning  BackOff  3m2s (x18 over 6m48s)  kubelet  Back-off restarting failed container")."""
+    columns = _COLUMN_GAP_RE.split(line)
+    return columns[-1].strip() if len(columns) >= 3 else ""
+
+
+def _line_messages(line: str) -> list[str]:
+    """The messages one output line shows: the line without its prefixes, and its message column."""
+    message = message_of(line)[:500]
+    found = message_forms(message) if looks_like_error(message) or _ERROR_LEVEL_RE.search(line[:120]) else []
+    return found + _column_messages(line)
+
+
+def _column_messages(line: str) -> list[str]:
+    column = _message_column(line)
+    if column and column != line and looks_like_error(column) and quotable_part(column):
+        return message_forms(column)
+    return []
+
+
 def error_block_lines(block: Block, *, is_problem: bool, introduced: bool = False) -> list[str]:
     """The lines of a code block that show error output; [] when the block is code or commands.
 
-    A short block of output under a problem heading is taken whole (what the reader sees); otherwise, in a
-    plain, console or shell block, each output line that reads as an error (commands and code skipped).
-    A block the text introduces as an error ("If you're seeing this error:") is output, whatever its
-    language tag says: its lines are taken whole, commands skipped.
+    A short block of output under a problem heading is taken whole (what the reader sees): a plain
+    block entirely, a shell block from its first error line on (the failing command's output).
+    Otherwise, in a plain, console or shell block, each output line that reads as an error (commands and
+    code skipped), and each message a line break splits. A block the text introduces as an error ("If
+    you're seeing this error:") is output, whatever its language tag says: its lines are taken whole,
+    commands skipped.
     """
     lang = block.info.split()[0].lower() if block.info else ""
-    lines = [line.strip() for line in block.content.splitlines() if line.strip()]
+    follow_ons = _follow_on_lines(block.content)
+    lines = [_INLINE_TAG_RE.sub("", line).strip() for line in block.content.splitlines() if line.strip()]
     # "> fatal: HTTP request failed": GitHub Docs mark a command's output with "> ".
     lines = [line[2:].strip() if line.startswith("> ") else line for line in lines]
     # Banner decoration around a message: "@    WARNING: UNPROTECTED PRIVATE KEY FILE!    @".
@@ -137,68 +149,30 @@ def error_block_lines(block: Block, *, is_problem: bool, introduced: bool = Fals
             whole = lines if is_problem else errors
         elif len(errors) == len(lines):
             whole = lines
+        elif is_problem and errors and lang in _SHELL_LANGS:
+            whole = [line for line in lines[lines.index(errors[0]):] if not _PROMPT_RE.match(line)]
+    if lang in _PLAIN_FENCE_LANGS or lang in _SHELL_LANGS:
+        whole += [line for line in follow_ons if line not in whole]
     found = [without_log_header(line) for line in whole]
     if lang in _PLAIN_FENCE_LANGS or lang in _SHELL_LANGS:
-        for line in lines:
+        taken = 0
+        for line in [*lines, *_split_messages(lines)]:
             if line in whole or _PROMPT_RE.match(line) or looks_like_code(line):
                 continue
-            message = message_of(line)[:500]
-            if looks_like_error(message) or _ERROR_LEVEL_RE.search(line[:120]):
-                found += message_forms(message)
-            if len(found) >= 24:
+            messages = _line_messages(line)
+            found += messages
+            taken += bool(messages)
+            if taken >= MAX_BLOCK_MESSAGES:
                 break
     for line in whole:
-        found += message_forms(without_log_header(line))[1:]
+        found += message_forms(without_log_header(line))[1:] + message_forms(message_of(line))
+        found += _column_messages(line)
     return unique(found)
 
 
-_SENTENCE_END_RE = re.compile(r"(?<=[a-z)\]`'\"}])[.!]\s+(?=[A-Z])")
-
-
-_PLACEHOLDER_RUN_RE = re.compile(r"[`'\"]?\\?\{\{?[^{}\n]{0,60}\}?\}[`'\"]?")
-
-
-_SEVERITY_PREFIX_RE = re.compile(r"^(?:error|fatal|warning|err|warn)\s*:\s*", re.IGNORECASE)
-
-
-def heading_message_forms(message: str) -> list[str]:
-    """A heading's message and its forms; "Error: Remote HEAD refers to nonexistent ref, unable to
-    checkout" also as git prints it elsewhere ("warning: remote HEAD refers ...") and as its first clause."""
-    forms = message_forms(message)
-    bare = _SEVERITY_PREFIX_RE.sub("", message)
-    if bare != message and len(bare.split()) >= 3:
-        forms.append(bare)
-    clause = re.split(r"[,;] ", bare, maxsplit=1)[0]
-    if clause != bare and len(clause.split()) >= 4:
-        forms.append(clause)
-    return forms
-
-
-def message_forms(message: str) -> list[str]:
-    """A message and the parts a reader may quote alone: its first sentence and its innermost cause."""
-    message = message.strip()
-    forms = [message]
-    sentences = _SENTENCE_END_RE.split(message, maxsplit=1)
-    if len(sentences) > 1 and len(sentences[0].split()) >= 3:
-        forms.append(sentences[0] + message[len(sentences[0])])
-    # "... (possibly because of ...)": what a program adds in parentheses is often left out when quoted.
-    trimmed = re.sub(r"\s*\([^()]{20,}\)?$", "", message)
-    if trimmed != message and len(trimmed.split()) >= 3:
-        forms.append(trimmed)
-    for base in unique([message, trimmed]):
-        forms += cause_tails(base)
-    # A template ("Missing the required argument `{argument_name}` for field `{field_name}`"): the runs of
-    # words between placeholders are what every rendering of it prints verbatim.
-    if "{" in message:
-        for run in _PLACEHOLDER_RUN_RE.split(message):
-            run = run.strip(" `'\"")
-            if len(run.split()) >= 3 and run != message:
-                forms.append(run)
-    return forms
-
-
-_DOUBLE_QUOTED_RE = re.compile(r"[\"“]([^\"“”\n]{4,300})[\"”]")
-_SINGLE_QUOTED_RE = re.compile(r"(?<![\w])'([^'\n]{3,300}?)'(?![\w])")
+# Up to 600 characters: an error reference quotes a whole message, hints and links included.
+_DOUBLE_QUOTED_RE = re.compile(r"[\"“]([^\"“”\n]{4,600})[\"”]")
+_SINGLE_QUOTED_RE = re.compile(r"(?<![\w])'([^'\n]{3,300}?)'(?![\w])|‘([^‘’\n]{3,300})’")
 _CODE_SPAN_RE = re.compile(r"`([^`\n]{4,300})`")
 
 
@@ -208,19 +182,50 @@ _ERROR_NAME_RE = re.compile(
 )
 
 
+_UNCLOSED_QUOTE_RE = re.compile(r"[\"“]([^\"“”]{4,400})$")
+
+
+def unclosed_quote(text: str) -> str:
+    """What follows a quote mark that is never closed, which authors leave open around a long message
+    ("I'm getting "Module '[...]' has no exported member"), or ""."""
+    text = text.strip()
+    if text.count('"') % 2 == 0 and text.count("“") <= text.count("”"):
+        return ""
+    match = _UNCLOSED_QUOTE_RE.search(text)
+    return match.group(1).strip() if match else ""
+
+
 def quoted_error_strings(text: str) -> list[str]:
     """Error strings a sentence names: "Connection refused" errors, `uv: command not found`,
     ImagePullBackOff, 429 Too Many Requests."""
     found: list[str] = []
-    found += [m.group(1).strip() for m in _DOUBLE_QUOTED_RE.finditer(text)]
-    found += [m.group(1).strip() for m in _SINGLE_QUOTED_RE.finditer(text) if " " in m.group(1)]
-    found += [m.group(1).strip() for m in _CODE_SPAN_RE.finditer(text) if looks_like_error(m.group(1))]
+    for m in _DOUBLE_QUOTED_RE.finditer(text):
+        found += message_forms(m.group(1)) if looks_like_error(m.group(1)) else [m.group(1).strip()]
+    unclosed = unclosed_quote(text)
+    if unclosed and looks_like_error(unclosed):
+        found += message_forms(unclosed)
+    found += [_quoted(m).strip() for m in _SINGLE_QUOTED_RE.finditer(text) if " " in _quoted(m)]
+    found += [form for m in _CODE_SPAN_RE.finditer(text) if looks_like_error(m.group(1))
+              for form in message_forms(m.group(1))]
     found += [m.group(0).strip() for m in _HTTP_STATUS_RE.finditer(text)]
     found += [m.group(0) for m in _ERROR_NAME_RE.finditer(text)]
     # A lone short word ("Ready") would match far too many log lines to mean anything.
     return unique([s for s in found if re.search(r"[A-Za-z]", s) and (" " in s or len(s) >= 8)])
 
 
+def _quoted(match: re.Match[str]) -> str:
+    return next(group for group in match.groups() if group is not None)
+
+
+# Bold or italic text that reads as an error: "**Cannot connect to the Docker daemon**" on a line of its own
+# stands for a heading in many READMEs.
+# Bold advice ("**Check file permissions**", "**If the database is corrupted**") is not a message.
+_INSTRUCTION_RE = re.compile(
+    r"^(?:check|monitor|verify|ensure|make sure|run|use|try|restart|install|update|upgrade|set|add|remove"
+    r"|increase|decrease|enable|disable|look|review|see|read|open|clear|delete|reduce|configure|consider"
+    r"|confirm|inspect|test|validate|watch|avoid|if|when|for|to|how|why|what|note|tip|important)\b",
+    re.IGNORECASE)
+_BOLD_RE = re.compile(r"\*\*([^*\n]{6,300}?)\*\*|(?<!\w)__([^_\n]{6,300}?)__(?!\w)")
 _ITALIC_RE = re.compile(r"(?<![*\w])[*_]([^*_`\n]{10,300}?)[*_](?![*\w])")
 _HEX_CODE_RE = re.compile(r"(?:\b[A-Za-z][\w']*[ \t]+){0,4}(?:error|code|hresult)?:?[ \t]*\b0x[0-9A-Fa-f]{3,16}\b",
                           re.IGNORECASE)
@@ -230,9 +235,14 @@ _INTRODUCED_RE = re.compile(r"(error|message|output|see|says|shows|prints|report
                             re.IGNORECASE)
 
 
-def _introduced(text: str, start: int) -> bool:
-    """Whether the quote at `start` follows words that introduce a message ("fails with the error: ")."""
-    return bool(_INTRODUCED_RE.search(text[max(0, start - 40):start]))
+_NAMED_AFTER_RE = re.compile(r"^\W{0,3}(?:errors?|warnings?|messages?|exceptions?)\b", re.IGNORECASE)
+
+
+def _introduced(text: str, start: int, end: int | None = None) -> bool:
+    """Whether the quote at `start` follows words that introduce a message ("fails with the error: "), or
+    the quote ending at `end` is named as one ("the `Module "fs" has been externalized` warning")."""
+    return bool(_INTRODUCED_RE.search(text[max(0, start - 40):start])
+                or (end is not None and _NAMED_AFTER_RE.match(text[end:end + 20])))
 
 
 def prose_error_strings(text: str) -> list[str]:
@@ -240,32 +250,33 @@ def prose_error_strings(text: str) -> list[str]:
     with their reason, exception and errno names, and hex codes with the words before them
     ("you may see `ENOENT: no such file or directory`", "failed with error 0x80070003")."""
     found: list[str] = []
-    found += [m.group(1).strip() for m in _CODE_SPAN_RE.finditer(text)
-              if (looks_like_error(m.group(1)) or _introduced(text, m.start())) and not looks_like_code(m.group(1))]
+    found += [form for m in _CODE_SPAN_RE.finditer(text)
+              if (looks_like_error(m.group(1)) or _introduced(text, m.start(), m.end()))
+              and not looks_like_code(m.group(1))
+              for form in message_forms(m.group(1))]
     stripped = text.strip()
+    if stripped[:1] in "\"“" and unclosed_quote(stripped) == stripped[1:].strip():
+        # A paragraph that opens a quote and never closes it: one message, often over several sentences.
+        found += message_forms(stripped[1:])
     for m in _DOUBLE_QUOTED_RE.finditer(text):
         # A paragraph that is one quoted message (an error reference) or a quote after "the error:".
         whole = m.start() <= 1 and m.end() >= len(stripped) - 1
-        if whole or looks_like_error(m.group(1)) or _introduced(text, m.start()):
+        if whole or looks_like_error(m.group(1)) or _introduced(text, m.start(), m.end()):
             found += message_forms(m.group(1))
-    found += [m.group(1).strip() for m in _SINGLE_QUOTED_RE.finditer(text)
-              if " " in m.group(1) and looks_like_error(m.group(1))]
+    found += [_quoted(m).strip() for m in _SINGLE_QUOTED_RE.finditer(text)
+              if " " in _quoted(m) and looks_like_error(_quoted(m))]
     found += [m.group(1).strip() for m in _ITALIC_RE.finditer(text) if " " in m.group(1) and looks_like_error(m.group(1))]
+    for m in _BOLD_RE.finditer(text):
+        bold = _quoted(m).strip()
+        if (len(bold.split()) >= 3 and looks_like_error(bold) and not looks_like_code(bold)
+                and not _INSTRUCTION_RE.match(bold)):
+            found += message_forms(bold)
     found += [m.group(0).strip() for m in _HTTP_STATUS_RE.finditer(text)]
     found += [m.group(0) for m in _ERROR_NAME_RE.finditer(text)]
     found += [m.group(0).strip() for m in _HEX_CODE_RE.finditer(text)]
     return unique([s.strip(" .,;") for s in found if re.search(r"[A-Za-z]", s) and (" " in s or len(s) >= 8)])
 
 
-def unique(values: list[str]) -> list[str]:
-    seen: set[str] = set()
-    out = []
-    for value in values:
-        key = value.strip()
-        if key and key not in seen:
-            seen.add(key)
-            out.append(key)
-    return out
 
 
 # --------------------------------------------------------------------------------------------------

@@ -18,22 +18,18 @@ from .classify import (
     QUESTION_RE,
     SKIP_SECTION_RE,
     anchor_for,
+    asked_messages,
     clean_heading,
     heading_label_kind,
     heading_messages,
+    heading_name,
     label_kind,
     normalise_label,
 )
 from .docsyntax import strip_doc_syntax
-from .extract import (
-    heading_message_forms,
-    looks_like_error,
-    quoted_error_strings,
-    risk_for,
-    shorten,
-    tags_for,
-    unique,
-)
+from .errorish import looks_like_error, unique
+from .extract import quoted_error_strings, risk_for, shorten, tags_for
+from .forms import heading_message_forms, message_forms
 from .repair import decode_guide, repair_text
 from .scenarios import code_scenarios, failure_messages, scenario_section
 from .shapes import GuideRejected, ParsedSection, ParsedSolution, ParsedSymptom
@@ -133,10 +129,17 @@ def _sections_for(heading: _Heading, text: str) -> list[ParsedSection]:
                 continue
             body = _body_markdown(answer_text)
             q_title = shorten(question, 255)
+            # The messages the question quotes or names, and those its answer shows.
+            asked = quoted_error_strings(question) + [
+                form for message in asked_messages(question) if looks_like_error(message)
+                for form in message_forms(message)]
+            shown = analyse_section(answer, title=q_title, is_problem=False,
+                                    heading_signatures=asked).symptoms if asked else []
             sections.append(ParsedSection(
                 title=q_title, heading_path=f"{heading.path} / {q_title}"[:500],
                 anchor=f"{anchor}-{anchor_for(q_title)}"[:255], body_markdown=body,
                 summary=shorten(next((b.plain for b in answer if b.kind == "paragraph"), "")),
+                symptoms=shown[:1],
                 solutions=[ParsedSolution(title=f"Answer: {q_title}"[:255], steps_markdown=body,
                                           risk=risk_for(body))],
                 tags=tags_for(q_title, body),
@@ -211,6 +214,10 @@ def parse_guide(text: str) -> list[ParsedSection]:
             heading.signatures = quoted_error_strings(inline.content) + [
                 form for message in heading_messages(plain) if looks_like_error(message)
                 for form in heading_message_forms(message)]
+            if not heading.signatures:
+                heading.signatures = [form for message in asked_messages(plain) if looks_like_error(message)
+                                      for form in message_forms(message)] + [heading_name(plain)]
+                heading.signatures = [signature for signature in heading.signatures if signature]
             headings.append(heading)
     if not headings:
         raise GuideRejected("guide has no headings, so there is nothing to split into articles")

@@ -110,6 +110,8 @@ def _guide_figures(guide: Guide, system: System, tally: Tally, *, show: bool, se
         for error in section.errors:
             extracted = any(signature_matches_line(kind=kind, text=text, line=error.text) for kind, text in signatures)
             tally.add("extraction_rate", extracted)
+            if not extracted:
+                _complain(show, "extraction", guide, section, error.text, [])
             got = paste_lookup(text=error.text).articles
             tally.add("paste_top1", _finds(section, got, system, 1))
             found = _finds(section, got, system, 3)
