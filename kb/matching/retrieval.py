@@ -31,6 +31,15 @@ from django.db.models import Count, Max
 from ..models import Article, Symptom, System
 from ..search.synonyms import synonym_expand
 from ..selectors import is_staff
+from .detection import (
+    SystemEvidence,
+    component_mentions,
+    components_learn,
+    pieces,
+    system_decide,
+    system_evidence,
+    system_names,
+)
 from .tokens import error_tokens, phrase_tokens, query_tokens, quoted_fragments, stem, words_plain
 from .version import knowledge_version
 
@@ -53,7 +62,6 @@ MIN_COVERAGE = 0.18
 MIN_SCORE = 2.0
 UNKNOWN_IDF = 1.0
 COMMON_IDF = 0.7
-DETECT_CHARS = 20_000
 # Each hit names this many articles; with no system known they are spread over systems (``_diverse``)
 # among this many candidates whose score is within this share of the best.
 HIT_ARTICLES = 3
@@ -91,6 +99,8 @@ class RetrievalIndex:
     postings: dict[str, list[tuple[int, float]]]
     idf: dict[str, float]
     system_slugs: dict[str, int]
+    # What system detection weighs: each system's names and the components only its articles name.
+    evidence: SystemEvidence = field(default_factory=SystemEvidence)
     built_ms: float = 0.0
 
     @property
@@ -132,6 +142,7 @@ def retrieval_index_build(*, version: str = "") -> RetrievalIndex:
         symptom_texts.setdefault(article_id, []).append((symptom_id, text))
 
     raw: list[tuple[_Doc, dict[str, Counter]]] = []
+    named: list[tuple[int, Counter, set[str]]] = []
     lengths: dict[str, list[int]] = {name: [] for name in FIELD_WEIGHTS}
     articles = Article.objects.only("id", "system_id", "status", "title", "heading_path", "summary", "body")
     for article in articles.iterator(chunk_size=500):
@@ -141,6 +152,8 @@ def retrieval_index_build(*, version: str = "") -> RetrievalIndex:
             lengths[name].append(sum(counter.values()))
         code, _ = _split_code((article.body or "")[:MAX_BODY_CHARS])
         text = "\n".join([article.title, *[t for _, t in own], code]).lower()
+        named.append((article.system_id, component_mentions(f"{article.heading_path}\n{text}"),
+                      pieces(f"{article.title}\n{article.summary}\n{article.body or ''}")))
         doc = _Doc(article_id=article.pk, system_id=article.system_id,
                    published=article.status == Article.Status.PUBLISHED, weights={}, text=text,
                    symptoms=[(sid, frozenset(error_tokens(t))) for sid, t in own])
@@ -160,9 +173,12 @@ def retrieval_index_build(*, version: str = "") -> RetrievalIndex:
             postings.setdefault(token, []).append((index, weight))
     total = len(raw)
     idf = {token: math.log(1 + (total - len(p) + 0.5) / (len(p) + 0.5)) for token, p in postings.items()}
-    slugs = dict(System.objects.values_list("slug", "id"))
+    systems = list(System.objects.values_list("id", "slug", "name"))
+    evidence = system_names(systems)
+    evidence.components = components_learn(named)
     return RetrievalIndex(version=version, docs=[d for d, _ in raw], postings=postings, idf=idf,
-                          system_slugs=slugs, built_ms=(time.perf_counter() - started) * 1000)
+                          system_slugs={slug: pk for pk, slug, _ in systems}, evidence=evidence,
+                          built_ms=(time.perf_counter() - started) * 1000)
 
 
 _lock = threading.Lock()
@@ -404,35 +420,13 @@ def _related_lookup(*, events: list[str], system: str | None, exclude_symptom_id
 
 
 def system_detect(text: str) -> str | None:
-    """A system slug when the text names a system's hosts/components/name clearly enough, else None.
-
-    A system's name or slug counts when it stands as a word of its own (``ares-api-1`` names ``ares``);
-    exactly one system may be named, or one named at least twice as often as any other. One pass over
-    the first ``DETECT_CHARS`` characters, whatever the number of systems.
-    """
+    """A system slug when the text names a system's hosts/components/name clearly enough, else None
+    (``kb.matching.detection`` says how; the components are learnt with this index)."""
     try:
-        text = (text or "")[:DETECT_CHARS].lower()
-        if not text.strip():
+        if not (text or "").strip():
             return None
-        owners: dict[str, str] = {}
-        for slug, name in System.objects.values_list("slug", "name"):
-            for candidate in (slug, slug.replace("-", " "), " ".join(name.lower().split())):
-                if len(candidate) >= 3:
-                    owners.setdefault(re.sub(r"[\s_-]+", " ", candidate), slug)
-        if not owners:
-            return None
-        names = sorted(owners, key=len, reverse=True)
-        alternation = "|".join(re.escape(n).replace(r"\ ", r"[\s_-]+") for n in names)
-        counts: Counter = Counter()
-        for found in re.findall(rf"(?<![a-z0-9])(?:{alternation})(?![a-z0-9])", text):
-            counts[owners.get(re.sub(r"[\s_-]+", " ", found), "")] += 1
-        counts.pop("", None)
-        ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-        if not ranked:
-            return None
-        if len(ranked) == 1 or ranked[0][1] >= 2 * ranked[1][1]:
-            return ranked[0][0]
-        return None
+        evidence = retrieval_index_current().evidence
+        return system_decide(evidence, system_evidence(evidence, text))
     except Exception:
         logger.exception("retrieval: system detection failed")
         return None
