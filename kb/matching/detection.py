@@ -25,6 +25,8 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from .tokens import REPLICA_SUFFIX_RE
+
 DETECT_CHARS = 20_000
 MIN_MENTIONS = 2
 NAME_POINTS = 2.0
@@ -41,8 +43,6 @@ _HOST_RE = re.compile(
     r"(?:(?<=//)|(?<=@))([a-z][\w.-]{2,})|\b([a-z][\w.-]{2,}):\d{2,5}\b|\bhost\s*=\s*['\"]?([a-z][\w.-]{2,})",
     re.IGNORECASE,
 )
-# A replica or pod suffix that varies between runs: ``-1``, ``-5c7d9f8b6-x2k9q``.
-_REPLICA_RE = re.compile(r"(?:-[0-9]+|-[a-z0-9]{8,10}-[a-z0-9]{5})$")
 _EXCEPTION_ENDINGS = ("error", "exception", "warning")
 # Names every system's documentation uses for itself; never evidence, however the guides happen to spell them.
 _GENERIC = frozenset(["localhost", "127.0.0.1", "0.0.0.0", "example.com", "docker-compose.yml", ".env"])
@@ -122,7 +122,7 @@ def _candidates(piece: str) -> list[str]:
     each leading run of its hyphenated parts (``agent-factory-api-1`` -> ``agent-factory-api``, ...)."""
     piece = piece.strip(".-").lower()
     forms = [piece]
-    base = _REPLICA_RE.sub("", piece)
+    base = REPLICA_SUFFIX_RE.sub("", piece)
     if base != piece:
         forms.append(base)
     parts = base.split("-")

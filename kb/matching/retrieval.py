@@ -220,6 +220,9 @@ class _Query:
     fragments: list[str]
     # Neighbouring words as one token -> weight: they reorder what the words found, never find on their own.
     phrases: dict[str, float] = field(default_factory=dict)
+    # Where the text says one member of a synonym group: (its own tokens, each other member's tokens).
+    # An article with every token of another member explains the words the text used for it.
+    synonyms: list[tuple[frozenset[str], list[frozenset[str]]]] = field(default_factory=list)
 
 
 def _surface_forms(text: str) -> dict[str, str]:
@@ -240,13 +243,33 @@ def query_build(text: str) -> _Query:
         weights[token] = weights.get(token, 0.0) + 1.0
     # Repetition in one line (a path repeated, say) should not outweigh a rare word: damp it.
     weights = {token: 1.0 + math.log(count) for token, count in weights.items()}
+    synonyms = []
     for expansion in synonym_expand(words_plain(text)):
+        others = []
         for alternative in expansion.alternatives[1:]:
-            for token in query_tokens(" ".join(alternative)):
+            tokens = query_tokens(" ".join(alternative))
+            for token in tokens:
                 if token not in weights:
                     weights[token] = SYNONYM_WEIGHT
+            if tokens:
+                others.append(frozenset(tokens))
+        said = frozenset(t for t in query_tokens(" ".join(expansion.alternatives[0])) if t in weights)
+        if said and others:
+            synonyms.append((said, others))
     phrases = dict.fromkeys(_phrases(text), PHRASE_WEIGHT)
-    return _Query(text=text, weights=weights, fragments=quoted_fragments(text), phrases=phrases)
+    return _Query(text=text, weights=weights, fragments=quoted_fragments(text), phrases=phrases,
+                  synonyms=synonyms)
+
+
+def _covered(index: RetrievalIndex, query: _Query, matched: list[str]) -> float:
+    """The query's idf weight this article's matched tokens explain, the words a synonym of theirs
+    stands for included ("remaining connection slots are reserved" is explained by "too many connections")."""
+    found = set(matched)
+    covered = sum(index.idf[t] * query.weights[t] for t in found)
+    for said, others in query.synonyms:
+        if any(other <= found for other in others):
+            covered += sum(index.idf.get(t, UNKNOWN_IDF) * query.weights[t] for t in said - found)
+    return covered
 
 
 def _score(index: RetrievalIndex, query: _Query, *, system_id: int | None, visible_all: bool,
@@ -296,7 +319,7 @@ def _score(index: RetrievalIndex, query: _Query, *, system_id: int | None, visib
         if not (doc.published or visible_all):
             continue
         score += phrase_scores.get(doc_index, 0.0)
-        covered = sum(index.idf[t] * query.weights[t] for t in matched[doc_index]) / total
+        covered = _covered(index, query, matched[doc_index]) / total
         if covered < MIN_COVERAGE:
             continue
         bonus = sum(QUOTED_BONUS * score / max(1, len(matched[doc_index]))
