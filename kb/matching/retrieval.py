@@ -40,7 +40,15 @@ from .detection import (
     system_evidence,
     system_names,
 )
-from .tokens import error_tokens, phrase_tokens, query_tokens, quoted_fragments, stem, words_plain
+from .tokens import (
+    error_tokens,
+    identifier_shares,
+    phrase_tokens,
+    query_tokens,
+    quoted_fragments,
+    stem,
+    words_plain,
+)
 from .version import knowledge_version
 
 logger = logging.getLogger(__name__)
@@ -242,7 +250,8 @@ def query_build(text: str) -> _Query:
     for token in query_tokens(text):
         weights[token] = weights.get(token, 0.0) + 1.0
     # Repetition in one line (a path repeated, say) should not outweigh a rare word: damp it.
-    weights = {token: 1.0 + math.log(count) for token, count in weights.items()}
+    shares = identifier_shares(text)
+    weights = {token: (1.0 + math.log(count)) * shares.get(token, 1.0) for token, count in weights.items()}
     synonyms = []
     for expansion in synonym_expand(words_plain(text)):
         others = []

@@ -154,6 +154,21 @@ def error_tokens(text: str) -> list[str]:
     return tokens
 
 
+def identifier_shares(text: str) -> dict[str, float]:
+    """How much of its weight each token of a split identifier keeps: a name such as
+    ``sqlalchemy.exc.OperationalError`` or ``api_server.py`` gives four or five tokens, which together
+    should count about as much as two words, not five. A token also said on its own keeps it all."""
+    shares: dict[str, float] = {}
+    for piece in _PIECE_RE.findall(text):
+        if piece in ERRNO_NAMES or len(piece) > MAX_TOKEN_CHARS * 2:
+            continue
+        found = {t for t in error_tokens(piece) if t not in LOG_NOISE}
+        share = 1.0 if len(found) <= 2 else (2.0 / len(found)) ** 0.5
+        for token in found:
+            shares[token] = max(shares.get(token, 0.0), share)
+    return shares
+
+
 def query_tokens(text: str) -> list[str]:
     """``error_tokens`` without log-level noise: what a pasted line is looked up by."""
     return [t for t in error_tokens(text) if t not in LOG_NOISE]
