@@ -118,13 +118,10 @@ def components_learn(articles: Iterable[tuple[int, Counter, set[str]]]) -> dict[
 
 
 def _candidates(piece: str) -> list[str]:
-    """A pasted piece and the forms a guide would write it in: without its replica or pod suffix, and
-    each leading run of its hyphenated parts (``agent-factory-api-1`` -> ``agent-factory-api``, ...)."""
-    piece = piece.strip(".-").lower()
-    forms = [piece]
+    """The forms a guide would write a pasted hyphenated name in: without its replica or pod suffix, and
+    each leading run of its parts (``agent-factory-api-1`` -> ``agent-factory-api``, ``agent-factory``)."""
     base = REPLICA_SUFFIX_RE.sub("", piece)
-    if base != piece:
-        forms.append(base)
+    forms = [base] if base != piece else []
     parts = base.split("-")
     forms.extend("-".join(parts[:n]) for n in range(len(parts) - 1, 1, -1))
     return forms
@@ -136,15 +133,19 @@ def system_evidence(evidence: SystemEvidence, text: str) -> Counter:
     points: Counter = Counter()
     if not text.strip():
         return points
-    seen: set[str] = set()
-    if evidence.components:
-        for piece in _PIECE_RE.findall(text):
-            for form in _candidates(piece):
-                owner = evidence.components.get(form)
-                if owner is not None and form not in seen:
-                    seen.add(form)
-                    points[owner] += 1.0
-                    break
+    components = evidence.components
+    if components:
+        found: set[str] = set()
+        # Each distinct piece once: a log repeats its names on every line.
+        for piece in {p.strip(".-").lower() for p in _PIECE_RE.findall(text)}:
+            if piece in components:
+                found.add(piece)
+            elif "-" in piece:
+                form = next((form for form in _candidates(piece) if form in components), None)
+                if form is not None:
+                    found.add(form)
+        for component in found:
+            points[components[component]] += 1.0
     pattern = evidence.names_pattern()
     if pattern is not None:
         for found in pattern.findall(text.lower()):

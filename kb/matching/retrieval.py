@@ -373,7 +373,8 @@ def _diverse(index: RetrievalIndex, candidates: list[tuple[float, int, list[str]
 
 
 def related_lookup(*, events: list[str], system: str | None = None, exclude_symptom_ids: set[int] = frozenset(),
-                   user: Any = None, limit: int = 5, leading: str | None = None) -> list[RelatedHit]:
+                   user: Any = None, limit: int = 5, leading: str | None = None,
+                   index: RetrievalIndex | None = None) -> list[RelatedHit]:
     """Look up each error event (already known NOT to match a signature; INFO/DEBUG lines never passed)
     in the retrieval index; merge, drop symptoms in ``exclude_symptom_ids``, rank, return up to ``limit``.
 
@@ -384,14 +385,14 @@ def related_lookup(*, events: list[str], system: str | None = None, exclude_symp
     """
     try:
         return _related_lookup(events=events, system=system, exclude_symptom_ids=set(exclude_symptom_ids or ()),
-                               user=user, limit=limit, leading=leading)
+                               user=user, limit=limit, leading=leading, index=index)
     except Exception:  # retrieval is an extra; a failure here must never fail the match itself
         logger.exception("retrieval: lookup failed")
         return []
 
 
 def _related_lookup(*, events: list[str], system: str | None, exclude_symptom_ids: set[int], user: Any,
-                    limit: int, leading: str | None) -> list[RelatedHit]:
+                    limit: int, leading: str | None, index: RetrievalIndex | None) -> list[RelatedHit]:
     distinct = []
     for event in events or []:
         if isinstance(event, str) and event.strip() and event not in distinct:
@@ -401,7 +402,7 @@ def _related_lookup(*, events: list[str], system: str | None, exclude_symptom_id
     limit = max(0, min(int(limit or 0), 50))
     if not distinct or not limit:
         return []
-    index = retrieval_index_current()
+    index = index or retrieval_index_current()
     system_id = index.system_slugs.get(system) if system else None
     visible_all = is_staff(user)
 
@@ -451,13 +452,14 @@ def _related_lookup(*, events: list[str], system: str | None, exclude_symptom_id
     return hits
 
 
-def system_detect(text: str) -> str | None:
+def system_detect(text: str, *, index: RetrievalIndex | None = None) -> str | None:
     """A system slug when the text names a system's hosts/components/name clearly enough, else None
-    (``kb.matching.detection`` says how; the components are learnt with this index)."""
+    (``kb.matching.detection`` says how; the components are learnt with this index). A caller that
+    holds the current index passes it, so the knowledge version is checked once per paste."""
     try:
         if not (text or "").strip():
             return None
-        evidence = retrieval_index_current().evidence
+        evidence = (index or retrieval_index_current()).evidence
         return system_decide(evidence, system_evidence(evidence, text))
     except Exception:
         logger.exception("retrieval: system detection failed")
