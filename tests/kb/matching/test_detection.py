@@ -79,3 +79,13 @@ def test_a_name_counts_more_than_one_component():
     assert system_decide(evidence, system_evidence(evidence, "ledger: cart-cache, checkout-web down")) is None
     assert system_decide(evidence, system_evidence(evidence, "cart-cache, checkout-web down")) == "storefront"
     assert system_decide(evidence, Counter()) is None
+
+
+def test_a_split_identifier_shares_its_weight_unless_a_part_is_said_alone():
+    from kb.matching.tokens import error_tokens, identifier_shares
+
+    shares = identifier_shares("sqlalchemy.exc.OperationalError: connection refused at api_server.py")
+    assert shares["exc"] < 1.0 and shares["sqlalchemy.exc.operationalerror"] < 1.0
+    assert shares.get("refus", 1.0) == 1.0
+    assert identifier_shares("api_server.py failed; the server is down")["server"] == 1.0
+    assert "ares-app" in error_tokens("ares-app-1 exited with code 1")
