@@ -9,6 +9,7 @@
 - ``version``: the knowledge-base fingerprint and this process's matcher, rebuilt when it moves on;
 - ``tokens``, ``retrieval``: error-aware tokens and the BM25F index behind the signatures
   (``related_lookup`` for errors no signature knows, ``system_detect``);
+- ``detection``: which system a text comes from, by its name or the components only its articles name;
 - ``service``: ``symptom_match_text`` / ``symptom_match_stream``, ranked symptoms with solutions, then
   related articles for unknown error events;
 - ``signatures``: writes for signatures, each checked against its own examples.

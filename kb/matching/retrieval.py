@@ -31,7 +31,24 @@ from django.db.models import Count, Max
 from ..models import Article, Symptom, System
 from ..search.synonyms import synonym_expand
 from ..selectors import is_staff
-from .tokens import error_tokens, phrase_tokens, query_tokens, quoted_fragments, stem, words_plain
+from .detection import (
+    SystemEvidence,
+    component_mentions,
+    components_learn,
+    pieces,
+    system_decide,
+    system_evidence,
+    system_names,
+)
+from .tokens import (
+    error_tokens,
+    identifier_shares,
+    phrase_tokens,
+    query_tokens,
+    quoted_fragments,
+    stem,
+    words_plain,
+)
 from .version import knowledge_version
 
 logger = logging.getLogger(__name__)
@@ -53,7 +70,6 @@ MIN_COVERAGE = 0.18
 MIN_SCORE = 2.0
 UNKNOWN_IDF = 1.0
 COMMON_IDF = 0.7
-DETECT_CHARS = 20_000
 # Each hit names this many articles; with no system known they are spread over systems (``_diverse``)
 # among this many candidates whose score is within this share of the best.
 HIT_ARTICLES = 3
@@ -91,6 +107,8 @@ class RetrievalIndex:
     postings: dict[str, list[tuple[int, float]]]
     idf: dict[str, float]
     system_slugs: dict[str, int]
+    # What system detection weighs: each system's names and the components only its articles name.
+    evidence: SystemEvidence = field(default_factory=SystemEvidence)
     built_ms: float = 0.0
 
     @property
@@ -132,6 +150,7 @@ def retrieval_index_build(*, version: str = "") -> RetrievalIndex:
         symptom_texts.setdefault(article_id, []).append((symptom_id, text))
 
     raw: list[tuple[_Doc, dict[str, Counter]]] = []
+    named: list[tuple[int, Counter, set[str]]] = []
     lengths: dict[str, list[int]] = {name: [] for name in FIELD_WEIGHTS}
     articles = Article.objects.only("id", "system_id", "status", "title", "heading_path", "summary", "body")
     for article in articles.iterator(chunk_size=500):
@@ -141,6 +160,8 @@ def retrieval_index_build(*, version: str = "") -> RetrievalIndex:
             lengths[name].append(sum(counter.values()))
         code, _ = _split_code((article.body or "")[:MAX_BODY_CHARS])
         text = "\n".join([article.title, *[t for _, t in own], code]).lower()
+        named.append((article.system_id, component_mentions(f"{article.heading_path}\n{text}"),
+                      pieces(f"{article.title}\n{article.summary}\n{article.body or ''}")))
         doc = _Doc(article_id=article.pk, system_id=article.system_id,
                    published=article.status == Article.Status.PUBLISHED, weights={}, text=text,
                    symptoms=[(sid, frozenset(error_tokens(t))) for sid, t in own])
@@ -160,9 +181,12 @@ def retrieval_index_build(*, version: str = "") -> RetrievalIndex:
             postings.setdefault(token, []).append((index, weight))
     total = len(raw)
     idf = {token: math.log(1 + (total - len(p) + 0.5) / (len(p) + 0.5)) for token, p in postings.items()}
-    slugs = dict(System.objects.values_list("slug", "id"))
+    systems = list(System.objects.values_list("id", "slug", "name"))
+    evidence = system_names(systems)
+    evidence.components = components_learn(named)
     return RetrievalIndex(version=version, docs=[d for d, _ in raw], postings=postings, idf=idf,
-                          system_slugs=slugs, built_ms=(time.perf_counter() - started) * 1000)
+                          system_slugs={slug: pk for pk, slug, _ in systems}, evidence=evidence,
+                          built_ms=(time.perf_counter() - started) * 1000)
 
 
 _lock = threading.Lock()
@@ -204,6 +228,9 @@ class _Query:
     fragments: list[str]
     # Neighbouring words as one token -> weight: they reorder what the words found, never find on their own.
     phrases: dict[str, float] = field(default_factory=dict)
+    # Where the text says one member of a synonym group: (its own tokens, each other member's tokens).
+    # An article with every token of another member explains the words the text used for it.
+    synonyms: list[tuple[frozenset[str], list[frozenset[str]]]] = field(default_factory=list)
 
 
 def _surface_forms(text: str) -> dict[str, str]:
@@ -223,14 +250,35 @@ def query_build(text: str) -> _Query:
     for token in query_tokens(text):
         weights[token] = weights.get(token, 0.0) + 1.0
     # Repetition in one line (a path repeated, say) should not outweigh a rare word: damp it.
-    weights = {token: 1.0 + math.log(count) for token, count in weights.items()}
+    shares = identifier_shares(text)
+    weights = {token: (1.0 + math.log(count)) * shares.get(token, 1.0) for token, count in weights.items()}
+    synonyms = []
     for expansion in synonym_expand(words_plain(text)):
+        others = []
         for alternative in expansion.alternatives[1:]:
-            for token in query_tokens(" ".join(alternative)):
+            tokens = query_tokens(" ".join(alternative))
+            for token in tokens:
                 if token not in weights:
                     weights[token] = SYNONYM_WEIGHT
+            if tokens:
+                others.append(frozenset(tokens))
+        said = frozenset(t for t in query_tokens(" ".join(expansion.alternatives[0])) if t in weights)
+        if said and others:
+            synonyms.append((said, others))
     phrases = dict.fromkeys(_phrases(text), PHRASE_WEIGHT)
-    return _Query(text=text, weights=weights, fragments=quoted_fragments(text), phrases=phrases)
+    return _Query(text=text, weights=weights, fragments=quoted_fragments(text), phrases=phrases,
+                  synonyms=synonyms)
+
+
+def _covered(index: RetrievalIndex, query: _Query, matched: list[str]) -> float:
+    """The query's idf weight this article's matched tokens explain, the words a synonym of theirs
+    stands for included ("remaining connection slots are reserved" is explained by "too many connections")."""
+    found = set(matched)
+    covered = sum(index.idf[t] * query.weights[t] for t in found)
+    for said, others in query.synonyms:
+        if any(other <= found for other in others):
+            covered += sum(index.idf.get(t, UNKNOWN_IDF) * query.weights[t] for t in said - found)
+    return covered
 
 
 def _score(index: RetrievalIndex, query: _Query, *, system_id: int | None, visible_all: bool,
@@ -280,7 +328,7 @@ def _score(index: RetrievalIndex, query: _Query, *, system_id: int | None, visib
         if not (doc.published or visible_all):
             continue
         score += phrase_scores.get(doc_index, 0.0)
-        covered = sum(index.idf[t] * query.weights[t] for t in matched[doc_index]) / total
+        covered = _covered(index, query, matched[doc_index]) / total
         if covered < MIN_COVERAGE:
             continue
         bonus = sum(QUOTED_BONUS * score / max(1, len(matched[doc_index]))
@@ -325,7 +373,8 @@ def _diverse(index: RetrievalIndex, candidates: list[tuple[float, int, list[str]
 
 
 def related_lookup(*, events: list[str], system: str | None = None, exclude_symptom_ids: set[int] = frozenset(),
-                   user: Any = None, limit: int = 5, leading: str | None = None) -> list[RelatedHit]:
+                   user: Any = None, limit: int = 5, leading: str | None = None,
+                   index: RetrievalIndex | None = None) -> list[RelatedHit]:
     """Look up each error event (already known NOT to match a signature; INFO/DEBUG lines never passed)
     in the retrieval index; merge, drop symptoms in ``exclude_symptom_ids``, rank, return up to ``limit``.
 
@@ -336,14 +385,14 @@ def related_lookup(*, events: list[str], system: str | None = None, exclude_symp
     """
     try:
         return _related_lookup(events=events, system=system, exclude_symptom_ids=set(exclude_symptom_ids or ()),
-                               user=user, limit=limit, leading=leading)
+                               user=user, limit=limit, leading=leading, index=index)
     except Exception:  # retrieval is an extra; a failure here must never fail the match itself
         logger.exception("retrieval: lookup failed")
         return []
 
 
 def _related_lookup(*, events: list[str], system: str | None, exclude_symptom_ids: set[int], user: Any,
-                    limit: int, leading: str | None) -> list[RelatedHit]:
+                    limit: int, leading: str | None, index: RetrievalIndex | None) -> list[RelatedHit]:
     distinct = []
     for event in events or []:
         if isinstance(event, str) and event.strip() and event not in distinct:
@@ -353,7 +402,7 @@ def _related_lookup(*, events: list[str], system: str | None, exclude_symptom_id
     limit = max(0, min(int(limit or 0), 50))
     if not distinct or not limit:
         return []
-    index = retrieval_index_current()
+    index = index or retrieval_index_current()
     system_id = index.system_slugs.get(system) if system else None
     visible_all = is_staff(user)
 
@@ -403,36 +452,15 @@ def _related_lookup(*, events: list[str], system: str | None, exclude_symptom_id
     return hits
 
 
-def system_detect(text: str) -> str | None:
-    """A system slug when the text names a system's hosts/components/name clearly enough, else None.
-
-    A system's name or slug counts when it stands as a word of its own (``ares-api-1`` names ``ares``);
-    exactly one system may be named, or one named at least twice as often as any other. One pass over
-    the first ``DETECT_CHARS`` characters, whatever the number of systems.
-    """
+def system_detect(text: str, *, index: RetrievalIndex | None = None) -> str | None:
+    """A system slug when the text names a system's hosts/components/name clearly enough, else None
+    (``kb.matching.detection`` says how; the components are learnt with this index). A caller that
+    holds the current index passes it, so the knowledge version is checked once per paste."""
     try:
-        text = (text or "")[:DETECT_CHARS].lower()
-        if not text.strip():
+        if not (text or "").strip():
             return None
-        owners: dict[str, str] = {}
-        for slug, name in System.objects.values_list("slug", "name"):
-            for candidate in (slug, slug.replace("-", " "), " ".join(name.lower().split())):
-                if len(candidate) >= 3:
-                    owners.setdefault(re.sub(r"[\s_-]+", " ", candidate), slug)
-        if not owners:
-            return None
-        names = sorted(owners, key=len, reverse=True)
-        alternation = "|".join(re.escape(n).replace(r"\ ", r"[\s_-]+") for n in names)
-        counts: Counter = Counter()
-        for found in re.findall(rf"(?<![a-z0-9])(?:{alternation})(?![a-z0-9])", text):
-            counts[owners.get(re.sub(r"[\s_-]+", " ", found), "")] += 1
-        counts.pop("", None)
-        ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-        if not ranked:
-            return None
-        if len(ranked) == 1 or ranked[0][1] >= 2 * ranked[1][1]:
-            return ranked[0][0]
-        return None
+        evidence = (index or retrieval_index_current()).evidence
+        return system_decide(evidence, system_evidence(evidence, text))
     except Exception:
         logger.exception("retrieval: system detection failed")
         return None

@@ -138,9 +138,10 @@ def _match(*, stream: IO[bytes], text: str | None, user: Any, system: str | None
     matcher = matcher_current()
     report = matcher.scan(stream)
     detected = ""
+    index = _retrieval_index() if related else None
     if not chosen and related:
         sample = text[:DETECT_CHARS] if text is not None else "\n".join(group.example for group in report.unknown)
-        detected = (retrieval.system_detect(sample) or "") if sample.strip() else ""
+        detected = (retrieval.system_detect(sample, index=index) or "") if sample.strip() else ""
     matches, more, hidden = _symptom_matches(report, matcher=matcher, user=user, only=chosen, boost=detected)
     result = MatchResult(
         matches=matches, unknown=report.unknown, truncated=report.truncated, notices=report.notices,
@@ -148,9 +149,19 @@ def _match(*, stream: IO[bytes], text: str | None, user: Any, system: str | None
         system=chosen or detected, system_detected=bool(detected), other_systems=hidden,
     )
     if related:
-        result.related = _related_matches(report, result, text=text, user=user)
+        result.related = _related_matches(report, result, text=text, user=user, index=index)
     result.elapsed_ms = (time.perf_counter() - started) * 1000
     return result
+
+
+def _retrieval_index() -> retrieval.RetrievalIndex | None:
+    """The current retrieval index, checked once per match; None when it cannot be had (retrieval then
+    tries again itself, and a failure there never fails the match)."""
+    try:
+        return retrieval.retrieval_index_current()
+    except Exception:
+        logger.exception("retrieval index unavailable")
+        return None
 
 
 def _related_events(report: ScanReport, text: str | None) -> tuple[list[str], str | None]:
@@ -216,14 +227,15 @@ def _plain_lines(buf: bytes) -> list[str]:
     return kept
 
 
-def _related_matches(report: ScanReport, result: MatchResult, *, text: str | None, user: Any) -> list[RelatedMatch]:
+def _related_matches(report: ScanReport, result: MatchResult, *, text: str | None, user: Any,
+                     index: retrieval.RetrievalIndex | None = None) -> list[RelatedMatch]:
     events, leading = _related_events(report, text)
     if not events:
         return []
     matched = {item.symptom.pk for item in result.matches} | {s.pk for item in result.matches for s in item.also}
     try:
         hits = retrieval.related_lookup(events=events, system=result.system or None, exclude_symptom_ids=matched,
-                                        user=user, limit=MAX_RELATED, leading=leading)
+                                        user=user, limit=MAX_RELATED, leading=leading, index=index)
     except Exception:
         # Related hits are extra: a retrieval failure must not lose the exact matches already found.
         logger.exception("related lookup failed")

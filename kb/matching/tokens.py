@@ -48,6 +48,8 @@ _QUOTED_RE = re.compile(r"""["'`“‘]([^"'`”’\n]{3,80})["'`”’]""")
 _WORD_RE = re.compile(r"[^\W_]+")
 _EXIT_STATUS_RE = re.compile(r"\bexit(?:ed)?\s+(?:with\s+)?(?:code|status)\s*:?\s*(1[3-6]\d)\b", re.IGNORECASE)
 _HOST_PORT_RE = re.compile(r"([A-Za-z][\w.-]*[A-Za-z0-9]):\d{1,5}")
+# A replica or pod suffix that varies between runs of the same container: ``-1``, ``-5c7d9f8b6-x2k9q``.
+REPLICA_SUFFIX_RE = re.compile(r"(?:-[0-9]+|-[a-z0-9]{8,10}-[a-z0-9]{5})$")
 _PORT_RE = re.compile(r"(?:(?<=[\w\]]:)|(?<=\bport )|(?<=\bport=))(\d{4,5})\b", re.IGNORECASE)
 # Ports whose service everyone on call knows by number. Data, not rules: extend as needed.
 WELL_KNOWN_PORTS = {
@@ -134,6 +136,9 @@ def error_tokens(text: str) -> list[str]:
         parts = re.split(r"[.:\-/]", piece)
         if len(parts) > 1 and sum(p[:1].isalpha() for p in parts) >= 2 and len(piece) <= MAX_TOKEN_CHARS:
             tokens.append(piece.lower())  # the whole dotted or hyphenated name
+            base = REPLICA_SUFFIX_RE.sub("", piece.lower())
+            if base != piece.lower() and "-" in base:
+                tokens.append(base)  # ares-app-1 is the container the guides call ares-app
             host = _HOST_PORT_RE.fullmatch(piece)
             if host:
                 tokens.append(host.group(1).lower())  # redis-master:6379 names the host redis-master
@@ -147,6 +152,21 @@ def error_tokens(text: str) -> list[str]:
                     continue
                 tokens.append(stem(word))
     return tokens
+
+
+def identifier_shares(text: str) -> dict[str, float]:
+    """How much of its weight each token of a split identifier keeps: a name such as
+    ``sqlalchemy.exc.OperationalError`` or ``api_server.py`` gives four or five tokens, which together
+    should count about as much as two words, not five. A token also said on its own keeps it all."""
+    shares: dict[str, float] = {}
+    for piece in _PIECE_RE.findall(text):
+        if piece in ERRNO_NAMES or len(piece) > MAX_TOKEN_CHARS * 2:
+            continue
+        found = {t for t in error_tokens(piece) if t not in LOG_NOISE}
+        share = 1.0 if len(found) <= 2 else (2.0 / len(found)) ** 0.5
+        for token in found:
+            shares[token] = max(shares.get(token, 0.0), share)
+    return shares
 
 
 def query_tokens(text: str) -> list[str]:

@@ -30,13 +30,14 @@ def related(monkeypatch):
     """A fake retrieval: records each call and answers with ``hits`` (minus excluded symptoms)."""
     fake = SimpleNamespace(calls=[], hits=[], detected=None)
 
-    def lookup(*, events, system=None, exclude_symptom_ids=frozenset(), user=None, limit=5, leading=None):
+    def lookup(*, events, system=None, exclude_symptom_ids=frozenset(), user=None, limit=5, leading=None,
+               index=None):
         fake.calls.append({"events": list(events), "system": system, "exclude": set(exclude_symptom_ids),
                            "leading": leading})
         return [hit for hit in fake.hits if hit.symptom is None or hit.symptom.pk not in exclude_symptom_ids][:limit]
 
     monkeypatch.setattr(retrieval, "related_lookup", lookup)
-    monkeypatch.setattr(retrieval, "system_detect", lambda text: fake.detected)
+    monkeypatch.setattr(retrieval, "system_detect", lambda text, index=None: fake.detected)
     return fake
 
 
