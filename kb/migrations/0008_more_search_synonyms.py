@@ -13,7 +13,7 @@ def seed_new_synonyms(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("kb", "0006_search_synonyms"),
+        ("kb", "0007_article_embeddings"),
     ]
 
     operations = [
