@@ -13,6 +13,11 @@ class SymptomSeverity(models.TextChoices):
     CRITICAL = "critical", "Critical"
 
 
+def system_aliases(text: str) -> list[str]:
+    """The aliases of a system, as written one per line (blank lines and surrounding spaces dropped)."""
+    return list(dict.fromkeys(line.strip() for line in (text or "").splitlines() if line.strip()))
+
+
 class Risk(models.TextChoices):
     LOW = "low", "Low"
     MEDIUM = "medium", "Medium"
@@ -26,10 +31,16 @@ class System(models.Model):
     slug = models.SlugField(max_length=120, unique=True)
     description = models.TextField(blank=True)
     links = models.JSONField(default=list, blank=True, help_text='[{"label": "...", "url": "..."}]')
+    aliases = models.TextField(
+        blank=True, max_length=4000,
+        help_text="Other names this system goes by in logs and alerts, one per line: hosts, containers, "
+                  "services, pods (e.g. pay-api, payments.internal). A pasted error naming one is matched "
+                  "to this system first.")
     depends_on = models.ManyToManyField("self", symmetrical=False, blank=True, related_name="dependents")
     # Diagnostic checks that tell whether this system is healthy (kb/check_links.py runs them).
     checks = models.ManyToManyField("diagnostics.Check", blank=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["name"]
@@ -39,6 +50,10 @@ class System(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("kb:system_detail", kwargs={"slug": self.slug})
+
+    @property
+    def alias_list(self) -> list[str]:
+        return system_aliases(self.aliases)
 
 
 class Tag(models.Model):

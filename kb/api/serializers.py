@@ -25,10 +25,13 @@ class SystemSerializer(serializers.ModelSerializer):
     depends_on = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
     article_count = serializers.IntegerField(read_only=True, help_text="Articles visible to you.")
     url = serializers.SerializerMethodField(help_text="The system's page in the web UI.")
+    aliases = serializers.ListField(child=serializers.CharField(), source="alias_list", read_only=True,
+                                    help_text="Other names of the system in logs and alerts (hosts, containers, ...).")
 
     class Meta:
         model = System
-        fields = ["id", "slug", "name", "description", "links", "depends_on", "article_count", "url", "created_at"]
+        fields = ["id", "slug", "name", "description", "aliases", "links", "depends_on", "article_count", "url",
+                  "created_at"]
         read_only_fields = fields
 
     @extend_schema_field(LinkSerializer(many=True))

@@ -8,8 +8,8 @@ system's articles contain it anywhere. ``components_learn`` finds them when the 
 (so they follow the knowledge version), ``system_detect`` weighs what a text names:
 
 - each distinct distinctive component found is one point for its system;
-- a system's name or slug standing as a word of its own (``ares-api-1`` names ``ares``) is ``NAME_POINTS``
-  per mention;
+- a system's name, slug or one of the aliases staff gave it (hosts, containers, services: ``System.aliases``)
+  standing as a word of its own (``ares-api-1`` names ``ares``) is ``NAME_POINTS`` per mention;
 - the best system wins when it has at least ``MIN_EVIDENCE`` points and at least ``MARGIN`` times as many
   as the next one; otherwise no system is detected.
 
@@ -165,12 +165,13 @@ def system_decide(evidence: SystemEvidence, points: Counter) -> str | None:
     return evidence.slugs.get(ranked[0][0])
 
 
-def system_names(systems: Iterable[tuple[int, str, str]]) -> SystemEvidence:
-    """The names half of the evidence from (id, slug, name) rows."""
+def system_names(systems: Iterable[tuple[int, str, str, list[str]]]) -> SystemEvidence:
+    """The names half of the evidence from (id, slug, name, aliases) rows."""
     evidence = SystemEvidence()
-    for system_id, slug, name in systems:
+    for system_id, slug, name, aliases in systems:
         evidence.slugs[system_id] = slug
-        for candidate in (slug, slug.replace("-", " "), " ".join(name.lower().split())):
+        for candidate in (slug, slug.replace("-", " "), " ".join(name.lower().split()),
+                          *(" ".join(alias.lower().split()) for alias in aliases)):
             if len(candidate) >= 3:
                 evidence.names.setdefault(re.sub(r"[\s_-]+", " ", candidate), system_id)
     return evidence

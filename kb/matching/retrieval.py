@@ -28,7 +28,7 @@ from typing import Any
 
 from django.db.models import Count, Max
 
-from ..models import Article, Symptom, System
+from ..models import Article, Symptom, System, system_aliases
 from ..search.synonyms import synonym_expand
 from ..selectors import is_staff
 from .detection import (
@@ -181,11 +181,12 @@ def retrieval_index_build(*, version: str = "") -> RetrievalIndex:
             postings.setdefault(token, []).append((index, weight))
     total = len(raw)
     idf = {token: math.log(1 + (total - len(p) + 0.5) / (len(p) + 0.5)) for token, p in postings.items()}
-    systems = list(System.objects.values_list("id", "slug", "name"))
+    systems = [(pk, slug, name, system_aliases(aliases))
+               for pk, slug, name, aliases in System.objects.values_list("id", "slug", "name", "aliases")]
     evidence = system_names(systems)
     evidence.components = components_learn(named)
     return RetrievalIndex(version=version, docs=[d for d, _ in raw], postings=postings, idf=idf,
-                          system_slugs={slug: pk for pk, slug, _ in systems}, evidence=evidence,
+                          system_slugs={slug: pk for pk, slug, _, _ in systems}, evidence=evidence,
                           built_ms=(time.perf_counter() - started) * 1000)
 
 
@@ -197,8 +198,10 @@ def retrieval_version() -> str:
     """The matcher's knowledge version plus the articles' fingerprint (an edited body moves it)."""
     facts = Article.objects.aggregate(count=Count("id"), top=Max("id"), newest=Max("updated_at"))
     newest = facts["newest"].isoformat() if facts["newest"] else "-"
-    systems = System.objects.aggregate(count=Count("id"), top=Max("id"))
-    return f"{knowledge_version()}|{facts['count']}:{facts['top']}:{newest}|{systems['count']}:{systems['top']}"
+    systems = System.objects.aggregate(count=Count("id"), top=Max("id"), edited=Max("updated_at"))
+    edited = systems["edited"].isoformat() if systems["edited"] else "-"
+    return (f"{knowledge_version()}|{facts['count']}:{facts['top']}:{newest}"
+            f"|{systems['count']}:{systems['top']}:{edited}")
 
 
 def retrieval_index_current() -> RetrievalIndex:

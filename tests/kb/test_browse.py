@@ -107,6 +107,16 @@ def test_system_page_shows_safe_links_and_dependencies_but_drops_script_urls(cli
     assert "Used by" in used_by and system.get_absolute_url() in used_by
 
 
+def test_system_page_and_api_show_the_names_the_system_goes_by_in_logs(client, system):
+    system.aliases = "pay-gw-7.internal\n<script>x</script>\n"
+    system.save()
+    body = client.get(system.get_absolute_url()).content.decode()
+    assert "In logs as" in body and "<code>pay-gw-7.internal</code>" in body
+    assert "<script>x</script>" not in body and "&lt;script&gt;" in body
+    api = client.get(f"/api/v1/systems/{system.slug}/")
+    assert api.json()["aliases"] == ["pay-gw-7.internal", "<script>x</script>"]
+
+
 def test_system_page_hides_drafts_from_anonymous(client, system, draft):
     response = client.get(system.get_absolute_url())
     assert "Half-written runbook" not in response.content.decode()

@@ -73,7 +73,7 @@ def test_exception_names_are_not_components():
 
 
 def test_a_name_counts_more_than_one_component():
-    evidence = system_names([(1, "ledger", "Ledger"), (2, "storefront", "Storefront")])
+    evidence = system_names([(1, "ledger", "Ledger", []), (2, "storefront", "Storefront", [])])
     evidence.components = {"cart-cache": 2, "checkout-web": 2}
     assert system_decide(evidence, system_evidence(evidence, "ledger: cart-cache timed out")) == "ledger"
     assert system_decide(evidence, system_evidence(evidence, "ledger: cart-cache, checkout-web down")) is None
@@ -89,3 +89,17 @@ def test_a_split_identifier_shares_its_weight_unless_a_part_is_said_alone():
     assert shares.get("refus", 1.0) == 1.0
     assert identifier_shares("api_server.py failed; the server is down")["server"] == 1.0
     assert "ares-app" in error_tokens("ares-app-1 exited with code 1")
+
+
+def test_an_alias_staff_gave_a_system_detects_it_and_an_edit_takes_effect_at_once(db):
+    from kb.matching.retrieval import system_detect
+    from tests.factories import SystemFactory
+
+    payments = SystemFactory(name="Payments", slug="payments")
+    SystemFactory(name="Search", slug="search")
+    line = "2026-03-01T10:22:06Z ERROR upstream pay-gw-7.internal timed out after 30000ms"
+    assert system_detect(line) is None
+    payments.aliases = "  pay-gw-7.internal \n\nledger-db\n"
+    payments.save()
+    assert payments.alias_list == ["pay-gw-7.internal", "ledger-db"]
+    assert system_detect(line) == "payments"
