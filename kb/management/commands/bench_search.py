@@ -299,8 +299,9 @@ class Loader:
         with self.connection.cursor() as cursor:
             for i in range(1, self.corpus.systems + 1):
                 cursor.execute(
-                    "INSERT INTO kb_system (id, name, slug, description, links, created_at) VALUES (%s, %s, %s, %s, %s, %s)",
-                    [i, f"System {i:02d}", f"system-{i:02d}", "A synthetic service.", "[]", now],
+                    "INSERT INTO kb_system (id, name, slug, description, aliases, links, created_at, updated_at)"
+                    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                    [i, f"System {i:02d}", f"system-{i:02d}", "A synthetic service.", "", "[]", now, now],
                 )
             for i, tag in enumerate(self.corpus.tags, 1):
                 cursor.execute("INSERT INTO kb_tag (id, name, slug) VALUES (%s, %s, %s)", [i, tag, tag])
