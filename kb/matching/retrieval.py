@@ -44,6 +44,7 @@ from .tokens import (
     error_tokens,
     identifier_shares,
     phrase_tokens,
+    port_services,
     query_tokens,
     quoted_fragments,
     stem,
@@ -243,6 +244,9 @@ def _surface_forms(text: str) -> dict[str, str]:
             forms.setdefault(token, word.strip(".:-"))
         for piece in re.findall(r"[A-Za-z][a-z]+|[A-Z]+(?![a-z])|\d+", word):
             forms.setdefault(stem(piece.lower()), piece)
+    # A service the paste names only by its port reads as such, not as a stem ("postgr").
+    for port, service in port_services(text):
+        forms.setdefault(stem(service), f"{service} (port {port})")
     return forms
 
 

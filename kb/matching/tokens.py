@@ -60,6 +60,11 @@ WELL_KNOWN_PORTS = {
 _stemmer = snowballstemmer.stemmer("english")
 
 
+def port_services(text: str) -> list[tuple[str, str]]:
+    """(port, service) for each well-known port the text names (``:5432``, ``port 6379``)."""
+    return [(port, WELL_KNOWN_PORTS[port]) for port in _PORT_RE.findall(text) if port in WELL_KNOWN_PORTS]
+
+
 # What a process ended by a signal usually went through (an exit status of 128 + the signal's number).
 # A container or process killed with SIGKILL was, far more often than not, over its memory limit.
 SIGNAL_MEANINGS = {
@@ -120,9 +125,8 @@ def error_tokens(text: str) -> list[str]:
         if name:
             tokens.append(name)
             tokens.extend(stem(word) for word in SIGNAL_MEANINGS.get(name, "").split())
-    for port in _PORT_RE.findall(text):
-        if port in WELL_KNOWN_PORTS:
-            tokens.append(stem(WELL_KNOWN_PORTS[port]))
+    for _port, service in port_services(text):
+        tokens.append(stem(service))
     for status in _HTTP_STATUS_RE.findall(text):
         if status[0] in "45":
             tokens.append(f"http{status}")

@@ -52,10 +52,11 @@
     var holder = pre.parentElement;
     if (!holder.classList.contains("highlight")) {
       holder = document.createElement("div");
-      holder.className = "code-block";
       pre.parentNode.insertBefore(holder, pre);
       holder.appendChild(pre);
     }
+    // The button is placed against its holder, wherever the block stands (article, solution steps, match page).
+    holder.classList.add("code-block");
     var button = document.createElement("button");
     button.type = "button";
     button.className = "copy-button";

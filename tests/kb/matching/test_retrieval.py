@@ -198,3 +198,13 @@ def test_a_tiny_knowledge_base_still_finds_an_article_by_its_distinctive_words(u
                           user=user)
     assert [hit.article.pk for hit in hits] == [article.pk]
     assert "QueuePool" in hits[0].why
+
+
+def test_a_service_named_only_by_its_port_reads_as_the_service_in_why(db):
+    system, _ = system_upsert(slug="ledger", name="Ledger")
+    article = _article(system, "Postgres refuses connections",
+                       "Could not connect to server: connection refused. The postgres server is down.")
+    hits = related_lookup(events=["could not connect to server at 10.0.4.17, port 5432: connection refused"])
+    assert hits and hits[0].article == article
+    assert "postgres (port 5432)" in hits[0].why
+    assert stem("postgres") not in hits[0].why
