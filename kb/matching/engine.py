@@ -16,14 +16,18 @@ User-written patterns only ever run in RE2 (linear time), never in Python's ``re
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import gc
+import itertools
 import logging
 import math
+import os
 import re
 import threading
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -60,6 +64,10 @@ ANCHOR_CHARS = 24
 # Shorter anchors are common in ordinary text and would flag too many lines for checking.
 MIN_ANCHOR_CHARS = 8
 
+# Blocks the prefilter may work on ahead of the one being checked (each is about READ_BLOCK bytes).
+PREFILTER_AHEAD = 2
+PREFILTER_THREADS = 2
+
 # Words that make a line look like an error worth showing when no signature knows it.
 ERROR_WORDS = (
     "error", "exception", "fatal", "panic", "refused", "denied", "failed", "failure", "timed out",
@@ -74,6 +82,20 @@ def is_calm(line: str) -> bool:
     """True for an INFO/DEBUG/TRACE/NOTICE line: never an error event, whatever words it holds."""
     return bool(_CALM_LEVEL.search(mask_text(line[:200])[:80]))
 _NO_MATCH = (-1, -1)
+
+
+_pool_lock = threading.Lock()
+_pool: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _prefilter_pool() -> ThreadPoolExecutor:
+    """This process's prefilter threads (made again in a forked child, which inherits no threads)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool[0] != os.getpid():
+            _pool = (os.getpid(), ThreadPoolExecutor(max_workers=PREFILTER_THREADS,
+                                                     thread_name_prefix="matcher-prefilter"))
+        return _pool[1]
 
 
 _gc_lock = threading.Lock()
@@ -125,6 +147,26 @@ def _prefilter_compile(anchors: Iterable[str], patterns: list[str]) -> Any:
     options.never_nl = bool(patterns)
     # The class, not re2.compile(): that keeps the last 128 regexes in an LRU cache, stale matchers too.
     return re2._Regexp(source, options)._regexp
+
+
+# A pattern that can tell where its line sits in the text (\A, \z, multi-line mode turned off) must be
+# checked on each line by itself.
+_POSITION_SENSITIVE = re.compile(r"\\[Az]|\(\?[imsU]*-[imsU]*m")
+
+
+def _pattern_lines_compile(patterns: list[str]) -> Any:
+    """One RE2 regex over candidate lines joined by line breaks that finds every line a pattern signature
+    matches (case-insensitive like the pattern set; no match crosses a line break), or None when some
+    pattern would not match the same inside the joined text as on its own line."""
+    if any(_POSITION_SENSITIVE.search(text) for text in patterns):
+        return None
+    options = re2_options()
+    options.never_capture = True
+    options.never_nl = True
+    try:
+        return re2._Regexp("|".join(f"(?m:{text})" for text in patterns).encode(), options)._regexp
+    except re2.error:
+        return None
 
 
 class Matcher:
@@ -207,12 +249,14 @@ class Matcher:
         self._automaton = automaton
 
         self._pattern_set = None
+        self._pattern_lines = None
         if self._pattern_texts:
             pattern_set = re2.Set.SearchSet(re2_options())
             for text in self._pattern_texts:
                 pattern_set.Add(text)
             pattern_set.Compile()
             self._pattern_set = pattern_set
+            self._pattern_lines = _pattern_lines_compile(self._pattern_texts)
         self._prefilter = _prefilter_compile(by_anchor, self._pattern_texts)
 
     @property
@@ -227,8 +271,25 @@ class Matcher:
                               max_line=max_line or max_line_bytes())
         state = _ScanState(max_line=reader.max_line)
         with _gc_paused():
-            for chunk in reader.chunks():
-                state.lines_before += self._scan_chunk(chunk, state)
+            blocks = reader.chunks()
+            first, second = next(blocks, None), next(blocks, None)
+            if second is None:
+                # One block (a paste): nothing to overlap, so no hand-over to another thread.
+                if first is not None:
+                    state.lines_before += self._scan_chunk(first, self._prefilter_block(first), state)
+            else:
+                # The prefilter (RE2 releases the GIL while it runs) works on the next blocks in other
+                # threads while this one checks the lines it flagged in the current block, in order.
+                pool = _prefilter_pool()
+                pending: deque[tuple[bytes, Future]] = deque()
+                for chunk in itertools.chain((first, second), blocks):
+                    pending.append((chunk, pool.submit(self._prefilter_block, chunk)))
+                    if len(pending) > PREFILTER_AHEAD:
+                        chunk, future = pending.popleft()
+                        state.lines_before += self._scan_chunk(chunk, future.result(), state)
+                while pending:
+                    chunk, future = pending.popleft()
+                    state.lines_before += self._scan_chunk(chunk, future.result(), state)
         if reader.bytes_read == 0:
             raise MatchInputError("There is nothing to match: the input is empty.")
         state.lines_total = state.lines_before + (0 if reader.ended_with_newline else 1)
@@ -247,14 +308,26 @@ class Matcher:
             notices=notices, bytes_read=reader.bytes_read, lines_read=state.lines_total,
         )
 
-    def _scan_chunk(self, buf: bytes, state: _ScanState) -> int:
-        """Scan one block of whole lines; returns how many line breaks it held."""
-        if not state.invalid_utf8 and not buf.isascii():
+    def _prefilter_block(self, buf: bytes) -> tuple[list[tuple[int, int, int]], int, bool]:
+        """The lines of one block the prefilter flags, its count of line breaks, and whether it is valid
+        UTF-8. Reads only the block and the compiled matcher, so it may run in another thread."""
+        valid = buf.isascii()
+        if not valid:
             try:
                 buf.decode("utf-8")
+                valid = True
             except UnicodeDecodeError:
-                state.invalid_utf8 = True
+                pass
         candidates, newlines = self._candidate_lines(buf)
+        return candidates, newlines, valid
+
+    def _scan_chunk(self, buf: bytes, prefiltered: tuple[list[tuple[int, int, int]], int, bool],
+                    state: _ScanState) -> int:
+        """Check the lines the prefilter flagged in one block of whole lines; returns how many line breaks
+        the block held."""
+        candidates, newlines, valid = prefiltered
+        if not valid:
+            state.invalid_utf8 = True
         if not candidates:
             return newlines
         max_line = state.max_line
@@ -270,6 +343,7 @@ class Matcher:
         automaton_iter = self._automaton.iter
         literal_masked, literal_pieces = self._literal_masked, self._literal_pieces
         pattern_set = self._pattern_set
+        pattern_lines = self._pattern_lines_of(raw_lines) if pattern_set is not None else ()
         for position, (offset, start, end) in enumerate(candidates):
             masked = masked_lines[position]
             # literal index -> True for a strict match, False for a loose one
@@ -286,7 +360,7 @@ class Matcher:
                         literal_hits[index] = True
                     elif literal_pieces[index] is not None and loose_match(literal_pieces[index], masked):
                         literal_hits[index] = False
-            pattern_hits = pattern_set.Match(raw_lines[position]) if pattern_set is not None else None
+            pattern_hits = pattern_set.Match(raw_lines[position]) if position in pattern_lines else None
             number = state.lines_before + offset + 1
             if literal_hits or pattern_hits:
                 self._record(state, buf, start, end, number, lines[position], literal_hits, pattern_hits or ())
@@ -300,6 +374,31 @@ class Matcher:
                     continue
                 state.unknown.add(line[:DISPLAY_LINE_CHARS], masked, number)
         return newlines
+
+    def _pattern_lines_of(self, raw_lines: list[bytes]) -> set[int] | range:
+        """Which of these lines a pattern signature may match (checked exactly with the pattern set after):
+        one search per such line over all of them joined, instead of the set on every line."""
+        if self._pattern_lines is None:
+            return range(len(raw_lines))
+        joined = b"\n".join(raw_lines)
+        starts = []
+        position = 0
+        for raw in raw_lines:
+            starts.append(position)
+            position += len(raw) + 1
+        match = self._pattern_lines.Match
+        found: set[int] = set()
+        position, end = 0, len(joined)
+        while position <= end:
+            span = match(_UNANCHORED, joined, position, end)[0]
+            if span == _NO_MATCH:
+                break
+            line = bisect.bisect_right(starts, span[0]) - 1
+            found.add(line)
+            if line + 1 >= len(starts):
+                break
+            position = starts[line + 1]
+        return found
 
     def _candidate_lines(self, buf: bytes) -> tuple[list[tuple[int, int, int]], int]:
         """(line offset in the block, line start, line end) of every line the prefilter flags, and the
