@@ -24,13 +24,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Max
+from django.db import connection
 
 from ..models import Article, Symptom, System
 from ..search.synonyms import synonym_expand
 from ..selectors import is_staff
 from .tokens import error_tokens, query_tokens, quoted_fragments, stem, words_plain
-from .version import knowledge_version
+from .version import knowledge_version, stamp_text
 
 logger = logging.getLogger(__name__)
 
@@ -160,18 +160,22 @@ _lock = threading.Lock()
 _index: RetrievalIndex | None = None
 
 
-def retrieval_version() -> str:
-    """The matcher's knowledge version plus the articles' fingerprint (an edited body moves it)."""
-    facts = Article.objects.aggregate(count=Count("id"), top=Max("id"), newest=Max("updated_at"))
-    newest = facts["newest"].isoformat() if facts["newest"] else "-"
-    systems = System.objects.aggregate(count=Count("id"), top=Max("id"))
-    return f"{knowledge_version()}|{facts['count']}:{facts['top']}:{newest}|{systems['count']}:{systems['top']}"
+def retrieval_version(*, knowledge: str | None = None) -> str:
+    """The matcher's knowledge version (read now unless the caller just read it) plus the articles' and
+    systems' fingerprint (an edited body moves it), in one statement."""
+    articles, systems = Article._meta.db_table, System._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*), MAX(id), MAX(updated_at), (SELECT COUNT(*) FROM {systems}), "
+                       f"(SELECT MAX(id) FROM {systems}) FROM {articles}")
+        count, top, newest, system_count, system_top = cursor.fetchone()
+    knowledge = knowledge_version() if knowledge is None else knowledge
+    return f"{knowledge}|{count}:{top}:{stamp_text(newest)}|{system_count}:{system_top}"
 
 
-def retrieval_index_current() -> RetrievalIndex:
+def retrieval_index_current(*, knowledge: str | None = None) -> RetrievalIndex:
     """This process's index, rebuilt when the knowledge base moved on."""
     global _index
-    version = retrieval_version()
+    version = retrieval_version(knowledge=knowledge)
     current = _index
     if current is not None and current.version == version:
         return current
@@ -285,24 +289,24 @@ def _best_symptom(doc: _Doc, tokens: set[str], excluded: set[int] | frozenset[in
 
 
 def related_lookup(*, events: list[str], system: str | None = None, exclude_symptom_ids: set[int] = frozenset(),
-                   user: Any = None, limit: int = 5) -> list[RelatedHit]:
+                   user: Any = None, limit: int = 5, knowledge: str | None = None) -> list[RelatedHit]:
     """Look up each error event (already known NOT to match a signature; INFO/DEBUG lines never passed)
     in the retrieval index; merge, drop symptoms in ``exclude_symptom_ids``, rank, return up to ``limit``.
 
     ``system`` (slug) boosts that system's articles. One hit per article (the best event for it); each
     hit names up to three articles for its event. Never raises on odd input: what cannot be looked up
-    is skipped.
+    is skipped. ``knowledge`` is the knowledge version when the caller has just read it.
     """
     try:
         return _related_lookup(events=events, system=system, exclude_symptom_ids=set(exclude_symptom_ids or ()),
-                               user=user, limit=limit)
+                               user=user, limit=limit, knowledge=knowledge)
     except Exception:  # retrieval is an extra; a failure here must never fail the match itself
         logger.exception("retrieval: lookup failed")
         return []
 
 
 def _related_lookup(*, events: list[str], system: str | None, exclude_symptom_ids: set[int], user: Any,
-                    limit: int) -> list[RelatedHit]:
+                    limit: int, knowledge: str | None) -> list[RelatedHit]:
     distinct = []
     for event in events or []:
         if isinstance(event, str) and event.strip() and event not in distinct:
@@ -312,7 +316,7 @@ def _related_lookup(*, events: list[str], system: str | None, exclude_symptom_id
     limit = max(0, min(int(limit or 0), 50))
     if not distinct or not limit:
         return []
-    index = retrieval_index_current()
+    index = retrieval_index_current(knowledge=knowledge)
     system_id = index.system_slugs.get(system) if system else None
     visible_all = is_staff(user)
 

@@ -21,7 +21,7 @@ from . import retrieval
 from .clustering import UnknownGroup
 from .engine import LineHit, Matcher, ScanReport, is_calm
 from .reader import MatchInputError
-from .version import matcher_current
+from .version import knowledge_version, matcher_current
 
 logger = logging.getLogger(__name__)
 
@@ -126,7 +126,8 @@ def _match(*, stream: IO[bytes], text: str | None, user: Any, system: str | None
     chosen = (system or "").strip()
     if chosen and not System.objects.filter(slug=chosen).exists():
         raise MatchInputError(f"There is no system “{chosen[:80]}”.")
-    matcher = matcher_current()
+    version = knowledge_version()
+    matcher = matcher_current(version=version)
     report = matcher.scan(stream)
     detected = ""
     if not chosen and related:
@@ -139,7 +140,7 @@ def _match(*, stream: IO[bytes], text: str | None, user: Any, system: str | None
         system=chosen or detected, system_detected=bool(detected), other_systems=hidden,
     )
     if related:
-        result.related = _related_matches(report, result, text=text, user=user)
+        result.related = _related_matches(report, result, text=text, user=user, knowledge=version)
     result.elapsed_ms = (time.perf_counter() - started) * 1000
     return result
 
@@ -156,14 +157,15 @@ def _related_events(report: ScanReport, text: str | None) -> list[str]:
     return [line[:EVENT_CHARS] for line in lines if not is_calm(line)]
 
 
-def _related_matches(report: ScanReport, result: MatchResult, *, text: str | None, user: Any) -> list[RelatedMatch]:
+def _related_matches(report: ScanReport, result: MatchResult, *, text: str | None, user: Any,
+                     knowledge: str) -> list[RelatedMatch]:
     events = _related_events(report, text)
     if not events:
         return []
     matched = {item.symptom.pk for item in result.matches} | {s.pk for item in result.matches for s in item.also}
     try:
         hits = retrieval.related_lookup(events=events, system=result.system or None, exclude_symptom_ids=matched,
-                                        user=user, limit=MAX_RELATED)
+                                        user=user, limit=MAX_RELATED, knowledge=knowledge)
     except Exception:
         # Related hits are extra: a retrieval failure must not lose the exact matches already found.
         logger.exception("related lookup failed")

@@ -30,7 +30,7 @@ def related(monkeypatch):
     """A fake retrieval: records each call and answers with ``hits`` (minus excluded symptoms)."""
     fake = SimpleNamespace(calls=[], hits=[], detected=None)
 
-    def lookup(*, events, system=None, exclude_symptom_ids=frozenset(), user=None, limit=5):
+    def lookup(*, events, system=None, exclude_symptom_ids=frozenset(), user=None, limit=5, knowledge=None):
         fake.calls.append({"events": list(events), "system": system, "exclude": set(exclude_symptom_ids)})
         return [hit for hit in fake.hits if hit.symptom is None or hit.symptom.pk not in exclude_symptom_ids][:limit]
 
