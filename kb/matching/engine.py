@@ -73,7 +73,8 @@ ERROR_WORDS = (
     "error", "exception", "fatal", "panic", "refused", "denied", "failed", "failure", "timed out",
     "timeout", "unable to", "cannot", "critical", "killed", "errno", "segfault", "out of memory",
 )
-_ERROR_WORD_SET = frozenset(ERROR_WORDS)
+# Tested only on flagged lines that no signature matched.
+_ERROR_WORD = re.compile("|".join(re.escape(word) for word in ERROR_WORDS))
 _CALM_LEVEL = re.compile(r"(?:^|[\s\[(|<])(?:info|debug|trace|notice)(?:[\s\])|>:]|$)")
 _UNANCHORED = re2._Anchor.UNANCHORED
 
@@ -187,8 +188,10 @@ class Matcher:
         self._literal_ids: list[int] = []
         self._literal_symptoms: list[int] = []
         self._literal_masked: list[str] = []
-        # For the loose comparison: the pieces of a literal, or None when it has only one.
+        # For the loose comparison: the pieces of a literal, or None when it has only one; and the longest
+        # piece without its anchor, which a loosely matching line must hold too (a cheap test first).
         self._literal_pieces: list[tuple[tuple[str, bool], ...] | None] = []
+        self._literal_probes: list[str] = []
         self._pattern_ids: list[int] = []
         self._pattern_symptoms: list[int] = []
         self._pattern_texts: list[str] = []
@@ -235,16 +238,14 @@ class Matcher:
             self._literal_symptoms.append(spec.symptom_id)
             self._literal_masked.append(masked)
             self._literal_pieces.append(tuple(pieces) if len(pieces) > 1 else None)
+            self._literal_probes.append(max((piece for piece, _ in pieces if anchor not in piece), key=len, default=""))
         if self.skipped:
             logger.warning("matcher: %d signatures skipped, e.g. %s", len(self.skipped), self.skipped[:3])
 
-        # Anchors (and error words) -> the literals that contain them; a hit is confirmed with `in`.
+        # Anchors -> the literals that contain them; a hit is confirmed with `in`.
         automaton = ahocorasick.Automaton()
         for anchor, indexes in by_anchor.items():
-            automaton.add_word(anchor, (tuple(indexes), anchor in _ERROR_WORD_SET))
-        for word in ERROR_WORDS:
-            if word not in by_anchor:
-                automaton.add_word(word, ((), True))
+            automaton.add_word(anchor, tuple(indexes))
         automaton.make_automaton()
         self._automaton = automaton
 
@@ -341,7 +342,7 @@ class Matcher:
         lines = text.split("\n")
         masked_lines = mask_text(text).split("\n")
         automaton_iter = self._automaton.iter
-        literal_masked, literal_pieces = self._literal_masked, self._literal_pieces
+        literal_masked, literal_pieces, literal_probes = self._literal_masked, self._literal_pieces, self._literal_probes
         pattern_set = self._pattern_set
         pattern_lines = self._pattern_lines_of(raw_lines) if pattern_set is not None else ()
         for position, (offset, start, end) in enumerate(candidates):
@@ -349,23 +350,22 @@ class Matcher:
             # literal index -> True for a strict match, False for a loose one
             literal_hits: dict[int, bool] = {}
             tried: set[int] = set()
-            error_word = False
-            for _, (indexes, is_error_word) in automaton_iter(masked):
-                error_word = error_word or is_error_word
+            for _, indexes in automaton_iter(masked):
                 for index in indexes:
                     if index in tried:
                         continue
                     tried.add(index)
                     if literal_masked[index] in masked:
                         literal_hits[index] = True
-                    elif literal_pieces[index] is not None and loose_match(literal_pieces[index], masked):
+                    elif (literal_pieces[index] is not None and literal_probes[index] in masked
+                          and loose_match(literal_pieces[index], masked)):
                         literal_hits[index] = False
             pattern_hits = pattern_set.Match(raw_lines[position]) if position in pattern_lines else None
             number = state.lines_before + offset + 1
             if literal_hits or pattern_hits:
                 self._record(state, buf, start, end, number, lines[position], literal_hits, pattern_hits or ())
                 _trace_event(state, buf, start, end)
-            elif error_word and not _CALM_LEVEL.search(masked[:80]):
+            elif _ERROR_WORD.search(masked) and not _CALM_LEVEL.search(masked[:80]):
                 line = lines[position].rstrip("\r")
                 # A stack trace is one event: its frames, and the later parts of a chained trace, are context.
                 if not events.near_trace(buf, start, end):
