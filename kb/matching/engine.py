@@ -246,8 +246,10 @@ class Matcher:
         automaton = ahocorasick.Automaton()
         for anchor, indexes in by_anchor.items():
             automaton.add_word(anchor, tuple(indexes))
-        automaton.make_automaton()
-        self._automaton = automaton
+        if by_anchor:
+            automaton.make_automaton()
+        # An automaton without words cannot be searched: then no line holds an anchor.
+        self._anchors_in = automaton.iter if by_anchor else _no_anchors
 
         self._pattern_set = None
         self._pattern_lines = None
@@ -341,7 +343,7 @@ class Matcher:
         text = b"\n".join(raw_lines).decode("utf-8", "replace")
         lines = text.split("\n")
         masked_lines = mask_text(text).split("\n")
-        automaton_iter = self._automaton.iter
+        automaton_iter = self._anchors_in
         literal_masked, literal_pieces, literal_probes = self._literal_masked, self._literal_pieces, self._literal_probes
         pattern_set = self._pattern_set
         pattern_lines = self._pattern_lines_of(raw_lines) if pattern_set is not None else ()
@@ -467,6 +469,10 @@ class Matcher:
                 if found is not None and found.end() > found.start():
                     hit.highlight = (found.start(), found.end())
                     return
+
+
+def _no_anchors(_text: str) -> tuple[()]:
+    return ()
 
 
 def _trace_event(state: _ScanState, buf: bytes, start: int, end: int) -> bool:
