@@ -199,12 +199,16 @@ class _Query:
     fragments: list[str]
 
 
+_SURFACE_WORD_RE = re.compile(r"[A-Za-z0-9_$][\w$.:\-]*")
+_SURFACE_PIECE_RE = re.compile(r"[A-Za-z][a-z]+|[A-Z]+(?![a-z])|\d+")
+
+
 def _surface_forms(text: str) -> dict[str, str]:
     forms: dict[str, str] = {}
-    for word in re.findall(r"[A-Za-z0-9_$][\w$.:\-]*", text):
+    for word in _SURFACE_WORD_RE.findall(text):
         for token in error_tokens(word):
             forms.setdefault(token, word.strip(".:-"))
-        for piece in re.findall(r"[A-Za-z][a-z]+|[A-Z]+(?![a-z])|\d+", word):
+        for piece in _SURFACE_PIECE_RE.findall(word):
             forms.setdefault(stem(piece.lower()), piece)
     return forms
 
@@ -320,7 +324,9 @@ def _related_lookup(*, events: list[str], system: str | None, exclude_symptom_id
     system_id = index.system_slugs.get(system) if system else None
     visible_all = is_staff(user)
 
-    found: dict[int, tuple[float, str, list[int], int | None, list[str]]] = {}
+    # article id -> (score, event, article ids shown, symptom id, matched tokens ranked, query text); the
+    # reasons are worded only for the hits that are returned.
+    found: dict[int, tuple[float, str, list[int], int | None, list[str], str]] = {}
     for event in distinct:
         query = query_build(event)
         if not query.weights:
@@ -342,23 +348,23 @@ def _related_lookup(*, events: list[str], system: str | None, exclude_symptom_id
         article_id = index.docs[doc_index].article_id
         if article_id in found and found[article_id][0] >= normalised:
             continue
-        surface = _surface_forms(query.text)
-        why = [surface.get(t, t) for t in sorted(matched, key=lambda t: -index.idf[t] * query.weights[t])]
         found[article_id] = (normalised, event, [index.docs[k[1]].article_id for k in kept], symptom_id,
-                             list(dict.fromkeys(why))[:8])
+                             sorted(matched, key=lambda t: -index.idf[t] * query.weights[t]), query.text)
 
     ranked_hits = sorted(found.items(), key=lambda item: (-item[1][0], item[0]))[:limit]
     if not ranked_hits:
         return []
-    article_ids = {a for _, (_, _, ids, _, _) in ranked_hits for a in ids}
+    article_ids = {a for _, (_, _, ids, _, _, _) in ranked_hits for a in ids}
     articles = {a.pk: a for a in Article.objects.filter(pk__in=article_ids).select_related("system")}
-    symptom_ids = {s for _, (_, _, _, s, _) in ranked_hits if s}
+    symptom_ids = {s for _, (_, _, _, s, _, _) in ranked_hits if s}
     symptoms = {s.pk: s for s in Symptom.objects.filter(pk__in=symptom_ids).select_related("system")}
     hits = []
-    for article_id, (score, event, ids, symptom_id, why) in ranked_hits:
+    for article_id, (score, event, ids, symptom_id, matched, text) in ranked_hits:
         shown = [articles[a] for a in ids if a in articles]
         if not shown or shown[0].pk != article_id:
             continue
+        surface = _surface_forms(text)
+        why = list(dict.fromkeys(surface.get(t, t) for t in matched))[:8]
         hits.append(RelatedHit(article=shown[0], articles=shown, symptom=symptoms.get(symptom_id),
                                score=round(score, 4), why=why, query=event[:MAX_EVENT_CHARS]))
     return hits
