@@ -1,14 +1,18 @@
 """The scanning engine: every signature compiled once into a ``Matcher`` that scans a stream in blocks.
 
-How one scan works (memory stays bounded by the block size whatever the input size):
+How one scan works (memory stays bounded by a few blocks whatever the input size):
 
 1. kb.matching.reader yields blocks of whole lines (gzip decompressed as read, size limits applied).
-2. One RE2 regex, the *prefilter*, runs over each raw block (bytes, case-insensitive, a DFA in C++):
-   it is the alternation of every literal signature's anchor (its longest run without a masked part),
-   every RE2 pattern signature and a few error words. Only lines it flags go further, which on a
-   normal log is a few in a hundred.
+2. One RE2 regex, the *prefilter*, runs over each raw block (bytes, ASCII-caseless anchors, a DFA in
+   C++): it is the alternation of every literal signature's anchor (its longest run without a masked
+   part), every RE2 pattern signature and a few error words. Only lines it flags go further, which on
+   a normal log is a few in a hundred. RE2 releases the GIL while it searches, so for a long input the
+   prefilter runs a couple of blocks ahead in other threads while this one checks the flagged lines
+   of the current block, in order.
 3. The flagged lines are masked in one batch (kb.matching.masking) and fed to an Aho-Corasick automaton
-   of every masked literal signature; pattern signatures are confirmed line by line with an RE2 Set.
+   of every masked literal signature's anchor, each candidate confirmed with ``in`` (or the loose
+   comparison); pattern signatures are searched once over the flagged lines joined and confirmed with an
+   RE2 Set on the lines that hold a match.
 4. Error-looking lines that nothing matched are collected for kb.matching.clustering.
 
 User-written patterns only ever run in RE2 (linear time), never in Python's ``re``.
