@@ -1,14 +1,12 @@
 """The scanning engine: every signature compiled once into a ``Matcher`` that scans a stream in blocks.
 
-How one scan works (memory stays bounded by a few blocks whatever the input size):
+How one scan works (memory stays bounded by the block size whatever the input size):
 
 1. kb.matching.reader yields blocks of whole lines (gzip decompressed as read, size limits applied).
 2. One RE2 regex, the *prefilter*, runs over each raw block (bytes, ASCII-caseless anchors, a DFA in
    C++): it is the alternation of every literal signature's anchor (its longest run without a masked
    part), every RE2 pattern signature and a few error words. Only lines it flags go further, which on
-   a normal log is a few in a hundred. RE2 releases the GIL while it searches, so for a long input the
-   prefilter runs a couple of blocks ahead in other threads while this one checks the flagged lines
-   of the current block, in order.
+   a normal log is a few in a hundred.
 3. The flagged lines are masked in one batch (kb.matching.masking) and fed to an Aho-Corasick automaton
    of every masked literal signature's anchor, each candidate confirmed with ``in`` (or the loose
    comparison); pattern signatures are searched once over the flagged lines joined and confirmed with an
@@ -23,15 +21,12 @@ from __future__ import annotations
 import bisect
 import contextlib
 import gc
-import itertools
 import logging
 import math
-import os
 import re
 import threading
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -68,10 +63,6 @@ ANCHOR_CHARS = 24
 # Shorter anchors are common in ordinary text and would flag too many lines for checking.
 MIN_ANCHOR_CHARS = 8
 
-# Blocks the prefilter may work on ahead of the one being checked (each is about READ_BLOCK bytes).
-PREFILTER_AHEAD = 2
-PREFILTER_THREADS = 2
-
 # Words that make a line look like an error worth showing when no signature knows it.
 ERROR_WORDS = (
     "error", "exception", "fatal", "panic", "refused", "denied", "failed", "failure", "timed out",
@@ -87,20 +78,6 @@ def is_calm(line: str) -> bool:
     """True for an INFO/DEBUG/TRACE/NOTICE line: never an error event, whatever words it holds."""
     return bool(_CALM_LEVEL.search(mask_text(line[:200])[:80]))
 _NO_MATCH = (-1, -1)
-
-
-_pool_lock = threading.Lock()
-_pool: tuple[int, ThreadPoolExecutor] | None = None
-
-
-def _prefilter_pool() -> ThreadPoolExecutor:
-    """This process's prefilter threads (made again in a forked child, which inherits no threads)."""
-    global _pool
-    with _pool_lock:
-        if _pool is None or _pool[0] != os.getpid():
-            _pool = (os.getpid(), ThreadPoolExecutor(max_workers=PREFILTER_THREADS,
-                                                     thread_name_prefix="matcher-prefilter"))
-        return _pool[1]
 
 
 _gc_lock = threading.Lock()
@@ -292,25 +269,8 @@ class Matcher:
                               max_line=max_line or max_line_bytes())
         state = _ScanState(max_line=reader.max_line)
         with _gc_paused():
-            blocks = reader.chunks()
-            first, second = next(blocks, None), next(blocks, None)
-            if second is None:
-                # One block (a paste): nothing to overlap, so no hand-over to another thread.
-                if first is not None:
-                    state.lines_before += self._scan_chunk(first, self._prefilter_block(first), state)
-            else:
-                # The prefilter (RE2 releases the GIL while it runs) works on the next blocks in other
-                # threads while this one checks the lines it flagged in the current block, in order.
-                pool = _prefilter_pool()
-                pending: deque[tuple[bytes, Future]] = deque()
-                for chunk in itertools.chain((first, second), blocks):
-                    pending.append((chunk, pool.submit(self._prefilter_block, chunk)))
-                    if len(pending) > PREFILTER_AHEAD:
-                        chunk, future = pending.popleft()
-                        state.lines_before += self._scan_chunk(chunk, future.result(), state)
-                while pending:
-                    chunk, future = pending.popleft()
-                    state.lines_before += self._scan_chunk(chunk, future.result(), state)
+            for chunk in reader.chunks():
+                state.lines_before += self._scan_chunk(chunk, self._prefilter_block(chunk), state)
         if reader.bytes_read == 0:
             raise MatchInputError("There is nothing to match: the input is empty.")
         state.lines_total = state.lines_before + (0 if reader.ended_with_newline else 1)
@@ -331,7 +291,7 @@ class Matcher:
 
     def _prefilter_block(self, buf: bytes) -> tuple[list[tuple[int, int, int]], int, bool]:
         """The lines of one block the prefilter flags, its count of line breaks, and whether it is valid
-        UTF-8. Reads only the block and the compiled matcher, so it may run in another thread."""
+        UTF-8."""
         valid = buf.isascii()
         if not valid:
             try:
