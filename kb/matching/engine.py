@@ -3,12 +3,14 @@
 How one scan works (memory stays bounded by the block size whatever the input size):
 
 1. kb.matching.reader yields blocks of whole lines (gzip decompressed as read, size limits applied).
-2. One RE2 regex, the *prefilter*, runs over each raw block (bytes, case-insensitive, a DFA in C++):
-   it is the alternation of every literal signature's anchor (its longest run without a masked part),
-   every RE2 pattern signature and a few error words. Only lines it flags go further, which on a
-   normal log is a few in a hundred.
+2. One RE2 regex, the *prefilter*, runs over each raw block (bytes, ASCII-caseless anchors, a DFA in
+   C++): it is the alternation of every literal signature's anchor (its longest run without a masked
+   part), every RE2 pattern signature and a few error words. Only lines it flags go further, which on
+   a normal log is a few in a hundred.
 3. The flagged lines are masked in one batch (kb.matching.masking) and fed to an Aho-Corasick automaton
-   of every masked literal signature; pattern signatures are confirmed line by line with an RE2 Set.
+   of every masked literal signature's anchor, each candidate confirmed with ``in`` (or the loose
+   comparison); pattern signatures are searched once over the flagged lines joined and confirmed with an
+   RE2 Set on the lines that hold a match.
 4. Error-looking lines that nothing matched are collected for kb.matching.clustering.
 
 User-written patterns only ever run in RE2 (linear time), never in Python's ``re``.
@@ -16,6 +18,7 @@ User-written patterns only ever run in RE2 (linear time), never in Python's ``re
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import gc
 import logging
@@ -65,7 +68,8 @@ ERROR_WORDS = (
     "error", "exception", "fatal", "panic", "refused", "denied", "failed", "failure", "timed out",
     "timeout", "unable to", "cannot", "critical", "killed", "errno", "segfault", "out of memory",
 )
-_ERROR_WORD_SET = frozenset(ERROR_WORDS)
+# Tested only on flagged lines that no signature matched.
+_ERROR_WORD = re.compile("|".join(re.escape(word) for word in ERROR_WORDS))
 _CALM_LEVEL = re.compile(r"(?:^|[\s\[(|<])(?:info|debug|trace|notice)(?:[\s\])|>:]|$)")
 _UNANCHORED = re2._Anchor.UNANCHORED
 
@@ -105,13 +109,27 @@ def _gc_paused() -> Iterator[None]:
                     gc.enable()
 
 
+def _ascii_caseless(anchor: str) -> str:
+    """A lower-case ASCII anchor as RE2 source that matches it in any ASCII case: ``[eE][rR]...``.
+
+    Lower-casing each block (ASCII only) before the search matched the same and cost a copy of the
+    input; RE2's own case folding would also fold k and s to the Kelvin and long-s signs, which makes
+    the DFA of thousands of anchors far larger and slower.
+    """
+    return "".join(f"[{char}{char.upper()}]" if "a" <= char <= "z" else SPACE_CLASS if char == " "
+                   else re.escape(char) for char in anchor)
+
+
 def _prefilter_compile(anchors: Iterable[str], patterns: list[str]) -> Any:
-    """One RE2 regex over lower-cased raw bytes that flags every line a signature could match."""
+    """One RE2 regex over raw bytes that flags every line a signature could match."""
     alternatives = []
     for anchor in sorted(set(anchors) | set(ERROR_WORDS)):
-        escaped = re.escape(anchor).replace("\\ ", SPACE_CLASS)
-        # Input is lower-cased byte by byte (ASCII only), so non-ASCII letters need RE2's case folding.
-        alternatives.append(escaped if anchor.isascii() else f"(?i:{escaped})")
+        if anchor.isascii():
+            alternatives.append(_ascii_caseless(anchor))
+        else:
+            # Masking lower-cased the anchor with Unicode rules; RE2's case folding finds it as written.
+            escaped = re.escape(anchor).replace("\\ ", SPACE_CLASS)
+            alternatives.append(f"(?i:{escaped})")
     # (?m) so ^ and $ in a pattern mean a line's ends inside a block, as they do on one line.
     alternatives += [f"(?im:{pattern})" for pattern in patterns]
     source = "|".join(alternatives).encode()
@@ -125,6 +143,26 @@ def _prefilter_compile(anchors: Iterable[str], patterns: list[str]) -> Any:
     options.never_nl = bool(patterns)
     # The class, not re2.compile(): that keeps the last 128 regexes in an LRU cache, stale matchers too.
     return re2._Regexp(source, options)._regexp
+
+
+# A pattern that can tell where its line sits in the text (\A, \z, multi-line mode turned off) must be
+# checked on each line by itself.
+_POSITION_SENSITIVE = re.compile(r"\\[Az]|\(\?[imsU]*-[imsU]*m")
+
+
+def _pattern_lines_compile(patterns: list[str]) -> Any:
+    """One RE2 regex over candidate lines joined by line breaks that finds every line a pattern signature
+    matches (case-insensitive like the pattern set; no match crosses a line break), or None when some
+    pattern would not match the same inside the joined text as on its own line."""
+    if any(_POSITION_SENSITIVE.search(text) for text in patterns):
+        return None
+    options = re2_options()
+    options.never_capture = True
+    options.never_nl = True
+    try:
+        return re2._Regexp("|".join(f"(?m:{text})" for text in patterns).encode(), options)._regexp
+    except re2.error:
+        return None
 
 
 class Matcher:
@@ -145,8 +183,10 @@ class Matcher:
         self._literal_ids: list[int] = []
         self._literal_symptoms: list[int] = []
         self._literal_masked: list[str] = []
-        # For the loose comparison: the pieces of a literal, or None when it has only one.
+        # For the loose comparison: the pieces of a literal, or None when it has only one; and the longest
+        # piece without its anchor, which a loosely matching line must hold too (a cheap test first).
         self._literal_pieces: list[tuple[tuple[str, bool], ...] | None] = []
+        self._literal_probes: list[str] = []
         self._pattern_ids: list[int] = []
         self._pattern_symptoms: list[int] = []
         self._pattern_texts: list[str] = []
@@ -193,26 +233,28 @@ class Matcher:
             self._literal_symptoms.append(spec.symptom_id)
             self._literal_masked.append(masked)
             self._literal_pieces.append(tuple(pieces) if len(pieces) > 1 else None)
+            self._literal_probes.append(max((piece for piece, _ in pieces if anchor not in piece), key=len, default=""))
         if self.skipped:
             logger.warning("matcher: %d signatures skipped, e.g. %s", len(self.skipped), self.skipped[:3])
 
-        # Anchors (and error words) -> the literals that contain them; a hit is confirmed with `in`.
+        # Anchors -> the literals that contain them; a hit is confirmed with `in`.
         automaton = ahocorasick.Automaton()
         for anchor, indexes in by_anchor.items():
-            automaton.add_word(anchor, (tuple(indexes), anchor in _ERROR_WORD_SET))
-        for word in ERROR_WORDS:
-            if word not in by_anchor:
-                automaton.add_word(word, ((), True))
-        automaton.make_automaton()
-        self._automaton = automaton
+            automaton.add_word(anchor, tuple(indexes))
+        if by_anchor:
+            automaton.make_automaton()
+        # An automaton without words cannot be searched: then no line holds an anchor.
+        self._anchors_in = automaton.iter if by_anchor else _no_anchors
 
         self._pattern_set = None
+        self._pattern_lines = None
         if self._pattern_texts:
             pattern_set = re2.Set.SearchSet(re2_options())
             for text in self._pattern_texts:
                 pattern_set.Add(text)
             pattern_set.Compile()
             self._pattern_set = pattern_set
+            self._pattern_lines = _pattern_lines_compile(self._pattern_texts)
         self._prefilter = _prefilter_compile(by_anchor, self._pattern_texts)
 
     @property
@@ -228,7 +270,7 @@ class Matcher:
         state = _ScanState(max_line=reader.max_line)
         with _gc_paused():
             for chunk in reader.chunks():
-                state.lines_before += self._scan_chunk(chunk, state)
+                state.lines_before += self._scan_chunk(chunk, self._prefilter_block(chunk), state)
         if reader.bytes_read == 0:
             raise MatchInputError("There is nothing to match: the input is empty.")
         state.lines_total = state.lines_before + (0 if reader.ended_with_newline else 1)
@@ -247,14 +289,26 @@ class Matcher:
             notices=notices, bytes_read=reader.bytes_read, lines_read=state.lines_total,
         )
 
-    def _scan_chunk(self, buf: bytes, state: _ScanState) -> int:
-        """Scan one block of whole lines; returns how many line breaks it held."""
-        if not state.invalid_utf8 and not buf.isascii():
+    def _prefilter_block(self, buf: bytes) -> tuple[list[tuple[int, int, int]], int, bool]:
+        """The lines of one block the prefilter flags, its count of line breaks, and whether it is valid
+        UTF-8."""
+        valid = buf.isascii()
+        if not valid:
             try:
                 buf.decode("utf-8")
+                valid = True
             except UnicodeDecodeError:
-                state.invalid_utf8 = True
+                pass
         candidates, newlines = self._candidate_lines(buf)
+        return candidates, newlines, valid
+
+    def _scan_chunk(self, buf: bytes, prefiltered: tuple[list[tuple[int, int, int]], int, bool],
+                    state: _ScanState) -> int:
+        """Check the lines the prefilter flagged in one block of whole lines; returns how many line breaks
+        the block held."""
+        candidates, newlines, valid = prefiltered
+        if not valid:
+            state.invalid_utf8 = True
         if not candidates:
             return newlines
         max_line = state.max_line
@@ -267,31 +321,31 @@ class Matcher:
         text = b"\n".join(raw_lines).decode("utf-8", "replace")
         lines = text.split("\n")
         masked_lines = mask_text(text).split("\n")
-        automaton_iter = self._automaton.iter
-        literal_masked, literal_pieces = self._literal_masked, self._literal_pieces
+        automaton_iter = self._anchors_in
+        literal_masked, literal_pieces, literal_probes = self._literal_masked, self._literal_pieces, self._literal_probes
         pattern_set = self._pattern_set
+        pattern_lines = self._pattern_lines_of(raw_lines) if pattern_set is not None else ()
         for position, (offset, start, end) in enumerate(candidates):
             masked = masked_lines[position]
             # literal index -> True for a strict match, False for a loose one
             literal_hits: dict[int, bool] = {}
             tried: set[int] = set()
-            error_word = False
-            for _, (indexes, is_error_word) in automaton_iter(masked):
-                error_word = error_word or is_error_word
+            for _, indexes in automaton_iter(masked):
                 for index in indexes:
                     if index in tried:
                         continue
                     tried.add(index)
                     if literal_masked[index] in masked:
                         literal_hits[index] = True
-                    elif literal_pieces[index] is not None and loose_match(literal_pieces[index], masked):
+                    elif (literal_pieces[index] is not None and literal_probes[index] in masked
+                          and loose_match(literal_pieces[index], masked)):
                         literal_hits[index] = False
-            pattern_hits = pattern_set.Match(raw_lines[position]) if pattern_set is not None else None
+            pattern_hits = pattern_set.Match(raw_lines[position]) if position in pattern_lines else None
             number = state.lines_before + offset + 1
             if literal_hits or pattern_hits:
                 self._record(state, buf, start, end, number, lines[position], literal_hits, pattern_hits or ())
                 _trace_event(state, buf, start, end)
-            elif error_word and not _CALM_LEVEL.search(masked[:80]):
+            elif _ERROR_WORD.search(masked) and not _CALM_LEVEL.search(masked[:80]):
                 line = lines[position].rstrip("\r")
                 # A stack trace is one event: its frames, and the later parts of a chained trace, are context.
                 if not events.near_trace(buf, start, end):
@@ -301,16 +355,40 @@ class Matcher:
                 state.unknown.add(line[:DISPLAY_LINE_CHARS], masked, number)
         return newlines
 
+    def _pattern_lines_of(self, raw_lines: list[bytes]) -> set[int] | range:
+        """Which of these lines a pattern signature may match (checked exactly with the pattern set after):
+        one search per such line over all of them joined, instead of the set on every line."""
+        if self._pattern_lines is None:
+            return range(len(raw_lines))
+        joined = b"\n".join(raw_lines)
+        starts = []
+        position = 0
+        for raw in raw_lines:
+            starts.append(position)
+            position += len(raw) + 1
+        match = self._pattern_lines.Match
+        found: set[int] = set()
+        position, end = 0, len(joined)
+        while position <= end:
+            span = match(_UNANCHORED, joined, position, end)[0]
+            if span == _NO_MATCH:
+                break
+            line = bisect.bisect_right(starts, span[0]) - 1
+            found.add(line)
+            if line + 1 >= len(starts):
+                break
+            position = starts[line + 1]
+        return found
+
     def _candidate_lines(self, buf: bytes) -> tuple[list[tuple[int, int, int]], int]:
         """(line offset in the block, line start, line end) of every line the prefilter flags, and the
         block's count of line breaks (counted on the way, so the block is counted once)."""
         match = self._prefilter.Match
-        lowered = buf.lower()
         found = []
         position, end = 0, len(buf)
         line_offset = counted = 0
         while position < end:
-            span = match(_UNANCHORED, lowered, position, end)[0]
+            span = match(_UNANCHORED, buf, position, end)[0]
             if span == _NO_MATCH:
                 break
             newline = buf.rfind(b"\n", position, span[0])
@@ -368,6 +446,10 @@ class Matcher:
                 if found is not None and found.end() > found.start():
                     hit.highlight = (found.start(), found.end())
                     return
+
+
+def _no_anchors(_text: str) -> tuple[()]:
+    return ()
 
 
 def _trace_event(state: _ScanState, buf: bytes, start: int, end: int) -> bool:

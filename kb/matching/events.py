@@ -46,6 +46,10 @@ _BARE_HEADER = re.compile(
 )
 # Under a Python frame comes its source line and sometimes a ``^^^^`` marker, both indented.
 _INDENTED = re.compile(rb"(?: {2,}|\t)\S")
+# The three kinds in one regex, tried in this order, so one match tells what a neighbouring line is.
+_KIND = re.compile(
+    b"(?P<frame>" + _FRAME.pattern + b")|(?P<header>(?-x:" + _HEADER.pattern + b"))|(?P<indented>(?-x:"
+    + _INDENTED.pattern + b"))", re.VERBOSE)
 
 
 # How every line of a trace begins (a Go function line follows "goroutine ..." or a "\t/x.go" line, and
@@ -70,6 +74,14 @@ def _match(pattern: re.Pattern, buf: bytes, begin: int, end: int) -> bool:
     return pattern.match(buf, begin, min(end, begin + LOOK_BYTES)) is not None
 
 
+def _kind(buf: bytes, begin: int, end: int) -> str | None:
+    """"frame", "header" or "indented" for the line buf[begin:end] (the first that applies), else None."""
+    if end > 0 and buf[end - 1:end] == b"\r":
+        end -= 1
+    found = _KIND.match(buf, begin, end if end < begin + LOOK_BYTES else begin + LOOK_BYTES)
+    return None if found is None else found.lastgroup
+
+
 def is_frame(buf: bytes, begin: int, end: int) -> bool:
     return _match(_FRAME, buf, begin, end)
 
@@ -85,7 +97,7 @@ def starts_trace(buf: bytes, begin: int, end: int) -> bool:
 
 def _is_trace_line(buf: bytes, begin: int, end: int) -> bool:
     """A frame, a trace header, or an indented line (Python's source line under a frame)."""
-    return is_frame(buf, begin, end) or starts_trace(buf, begin, end) or _match(_INDENTED, buf, begin, end)
+    return _kind(buf, begin, end) is not None
 
 
 def _under_frame(buf: bytes, start: int) -> bool:
@@ -96,10 +108,9 @@ def _under_frame(buf: bytes, start: int) -> bool:
         if end < 0:
             return False
         begin = buf.rfind(b"\n", 0, end) + 1
-        if is_frame(buf, begin, end) or starts_trace(buf, begin, end):
-            return True
-        if not _match(_INDENTED, buf, begin, end):
-            return False
+        kind = _kind(buf, begin, end)
+        if kind != "indented":
+            return kind is not None
         end = begin - 1
     return False
 

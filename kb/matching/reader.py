@@ -134,9 +134,9 @@ class BlockReader:
                     continue
                 block = block[newline:]  # the newline ends the line that was cut
                 skipping = False
-            data = tail + block if tail else block
-            cut = data.rfind(b"\n")
+            cut = block.rfind(b"\n")
             if cut < 0:
+                data = tail + block if tail else block
                 if len(data) > self.max_line:
                     cut_count += 1
                     yield data[:self.max_line]
@@ -144,8 +144,13 @@ class BlockReader:
                 else:
                     tail = data
                 continue
-            tail = data[cut + 1:]
-            yield data[:cut + 1]
+            # The held tail and the block up to its last line break, copied once.
+            if tail:
+                piece = b"".join((tail, memoryview(block)[:cut + 1]))
+            else:
+                piece = block if cut == len(block) - 1 else block[:cut + 1]
+            tail = block[cut + 1:]
+            yield piece
             if len(tail) > self.max_line:
                 cut_count += 1
                 yield tail[:self.max_line]

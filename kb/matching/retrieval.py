@@ -26,7 +26,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Max
+from django.db import connection
 
 from ..models import Article, Symptom, System, system_aliases
 from ..search.synonyms import synonym_expand
@@ -50,7 +50,7 @@ from .tokens import (
     stem,
     words_plain,
 )
-from .version import knowledge_version
+from .version import knowledge_version, stamp_text
 
 logger = logging.getLogger(__name__)
 
@@ -195,20 +195,23 @@ _lock = threading.Lock()
 _index: RetrievalIndex | None = None
 
 
-def retrieval_version() -> str:
-    """The matcher's knowledge version plus the articles' fingerprint (an edited body moves it)."""
-    facts = Article.objects.aggregate(count=Count("id"), top=Max("id"), newest=Max("updated_at"))
-    newest = facts["newest"].isoformat() if facts["newest"] else "-"
-    systems = System.objects.aggregate(count=Count("id"), top=Max("id"), edited=Max("updated_at"))
-    edited = systems["edited"].isoformat() if systems["edited"] else "-"
-    return (f"{knowledge_version()}|{facts['count']}:{facts['top']}:{newest}"
-            f"|{systems['count']}:{systems['top']}:{edited}")
+def retrieval_version(*, knowledge: str | None = None) -> str:
+    """The matcher's knowledge version (read now unless the caller just read it) plus the articles' and
+    systems' fingerprint (an edited body or system aliases move it), in one statement."""
+    articles, systems = Article._meta.db_table, System._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*), MAX(id), MAX(updated_at), (SELECT COUNT(*) FROM {systems}), "
+                       f"(SELECT MAX(id) FROM {systems}), (SELECT MAX(updated_at) FROM {systems}) FROM {articles}")
+        count, top, newest, system_count, system_top, system_edited = cursor.fetchone()
+    knowledge = knowledge_version() if knowledge is None else knowledge
+    return (f"{knowledge}|{count}:{top}:{stamp_text(newest)}"
+            f"|{system_count}:{system_top}:{stamp_text(system_edited)}")
 
 
-def retrieval_index_current() -> RetrievalIndex:
+def retrieval_index_current(*, knowledge: str | None = None) -> RetrievalIndex:
     """This process's index, rebuilt when the knowledge base moved on."""
     global _index
-    version = retrieval_version()
+    version = retrieval_version(knowledge=knowledge)
     current = _index
     if current is not None and current.version == version:
         return current
@@ -237,12 +240,16 @@ class _Query:
     synonyms: list[tuple[frozenset[str], list[frozenset[str]]]] = field(default_factory=list)
 
 
+_SURFACE_WORD_RE = re.compile(r"[A-Za-z0-9_$][\w$.:\-]*")
+_SURFACE_PIECE_RE = re.compile(r"[A-Za-z][a-z]+|[A-Z]+(?![a-z])|\d+")
+
+
 def _surface_forms(text: str) -> dict[str, str]:
     forms: dict[str, str] = {}
-    for word in re.findall(r"[A-Za-z0-9_$][\w$.:\-]*", text):
+    for word in _SURFACE_WORD_RE.findall(text):
         for token in error_tokens(word):
             forms.setdefault(token, word.strip(".:-"))
-        for piece in re.findall(r"[A-Za-z][a-z]+|[A-Z]+(?![a-z])|\d+", word):
+        for piece in _SURFACE_PIECE_RE.findall(word):
             forms.setdefault(stem(piece.lower()), piece)
     # A service the paste names only by its port reads as such, not as a stem ("postgr").
     for port, service in port_services(text):
@@ -381,25 +388,27 @@ def _diverse(index: RetrievalIndex, candidates: list[tuple[float, int, list[str]
 
 def related_lookup(*, events: list[str], system: str | None = None, exclude_symptom_ids: set[int] = frozenset(),
                    user: Any = None, limit: int = 5, leading: str | None = None,
-                   index: RetrievalIndex | None = None) -> list[RelatedHit]:
+                   index: RetrievalIndex | None = None, knowledge: str | None = None) -> list[RelatedHit]:
     """Look up each error event (already known NOT to match a signature; INFO/DEBUG lines never passed)
     in the retrieval index; merge, drop symptoms in ``exclude_symptom_ids``, rank, return up to ``limit``.
 
     ``system`` (slug) boosts that system's articles. One hit per article (the best event for it); each
     hit names up to three articles for its event. The hit of ``leading`` (one of ``events``: a short
-    paste as a whole, which says more than any one of its lines) comes first whatever the scores. Never raises on odd input: what cannot be looked up
-    is skipped.
+    paste as a whole, which says more than any one of its lines) comes first whatever the scores. A caller
+    that holds the current ``index``, or has just read the ``knowledge`` version, passes it. Never raises
+    on odd input: what cannot be looked up is skipped.
     """
     try:
         return _related_lookup(events=events, system=system, exclude_symptom_ids=set(exclude_symptom_ids or ()),
-                               user=user, limit=limit, leading=leading, index=index)
+                               user=user, limit=limit, leading=leading, index=index, knowledge=knowledge)
     except Exception:  # retrieval is an extra; a failure here must never fail the match itself
         logger.exception("retrieval: lookup failed")
         return []
 
 
 def _related_lookup(*, events: list[str], system: str | None, exclude_symptom_ids: set[int], user: Any,
-                    limit: int, leading: str | None, index: RetrievalIndex | None) -> list[RelatedHit]:
+                    limit: int, leading: str | None, index: RetrievalIndex | None,
+                    knowledge: str | None) -> list[RelatedHit]:
     distinct = []
     for event in events or []:
         if isinstance(event, str) and event.strip() and event not in distinct:
@@ -409,11 +418,13 @@ def _related_lookup(*, events: list[str], system: str | None, exclude_symptom_id
     limit = max(0, min(int(limit or 0), 50))
     if not distinct or not limit:
         return []
-    index = index or retrieval_index_current()
+    index = index or retrieval_index_current(knowledge=knowledge)
     system_id = index.system_slugs.get(system) if system else None
     visible_all = is_staff(user)
 
-    found: dict[int, tuple[float, str, list[int], int | None, list[str]]] = {}
+    # article id -> (score, event, article ids shown, symptom id, matched tokens ranked, query text); the
+    # reasons are worded only for the hits that are returned.
+    found: dict[int, tuple[float, str, list[int], int | None, list[str], str]] = {}
     for event in distinct:
         query = query_build(event)
         if not query.weights:
@@ -437,23 +448,23 @@ def _related_lookup(*, events: list[str], system: str | None, exclude_symptom_id
         if article_id in found and event != leading and (found[article_id][1] == leading
                                                           or found[article_id][0] >= normalised):
             continue
-        surface = _surface_forms(query.text)
-        why = [surface.get(t, t) for t in sorted(matched, key=lambda t: -index.idf[t] * query.weights[t])]
         found[article_id] = (normalised, event, [index.docs[k[1]].article_id for k in kept], symptom_id,
-                             list(dict.fromkeys(why))[:8])
+                             sorted(matched, key=lambda t: -index.idf[t] * query.weights[t]), query.text)
 
     ranked_hits = sorted(found.items(), key=lambda item: (item[1][1] != leading, -item[1][0], item[0]))[:limit]
     if not ranked_hits:
         return []
-    article_ids = {a for _, (_, _, ids, _, _) in ranked_hits for a in ids}
+    article_ids = {a for _, (_, _, ids, _, _, _) in ranked_hits for a in ids}
     articles = {a.pk: a for a in Article.objects.filter(pk__in=article_ids).select_related("system")}
-    symptom_ids = {s for _, (_, _, _, s, _) in ranked_hits if s}
+    symptom_ids = {s for _, (_, _, _, s, _, _) in ranked_hits if s}
     symptoms = {s.pk: s for s in Symptom.objects.filter(pk__in=symptom_ids).select_related("system")}
     hits = []
-    for article_id, (score, event, ids, symptom_id, why) in ranked_hits:
+    for article_id, (score, event, ids, symptom_id, matched, text) in ranked_hits:
         shown = [articles[a] for a in ids if a in articles]
         if not shown or shown[0].pk != article_id:
             continue
+        surface = _surface_forms(text)
+        why = list(dict.fromkeys(surface.get(t, t) for t in matched))[:8]
         hits.append(RelatedHit(article=shown[0], articles=shown, symptom=symptoms.get(symptom_id),
                                score=round(score, 4), why=why, query=event[:MAX_EVENT_CHARS]))
     return hits

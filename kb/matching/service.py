@@ -24,7 +24,7 @@ from .clustering import UnknownGroup
 from .engine import LineHit, Matcher, ScanReport, is_calm
 from .masking import strip_log_prefix
 from .reader import MatchInputError
-from .version import matcher_current
+from .version import knowledge_version, matcher_current
 
 logger = logging.getLogger(__name__)
 
@@ -135,10 +135,11 @@ def _match(*, stream: IO[bytes], text: str | None, user: Any, system: str | None
     chosen = (system or "").strip()
     if chosen and not System.objects.filter(slug=chosen).exists():
         raise MatchInputError(f"There is no system “{chosen[:80]}”.")
-    matcher = matcher_current()
+    version = knowledge_version()
+    matcher = matcher_current(version=version)
     report = matcher.scan(stream)
     detected = ""
-    index = _retrieval_index() if related else None
+    index = _retrieval_index(version) if related else None
     if not chosen and related:
         sample = text[:DETECT_CHARS] if text is not None else "\n".join(group.example for group in report.unknown)
         detected = (retrieval.system_detect(sample, index=index) or "") if sample.strip() else ""
@@ -149,16 +150,16 @@ def _match(*, stream: IO[bytes], text: str | None, user: Any, system: str | None
         system=chosen or detected, system_detected=bool(detected), other_systems=hidden,
     )
     if related:
-        result.related = _related_matches(report, result, text=text, user=user, index=index)
+        result.related = _related_matches(report, result, text=text, user=user, index=index, knowledge=version)
     result.elapsed_ms = (time.perf_counter() - started) * 1000
     return result
 
 
-def _retrieval_index() -> retrieval.RetrievalIndex | None:
-    """The current retrieval index, checked once per match; None when it cannot be had (retrieval then
-    tries again itself, and a failure there never fails the match)."""
+def _retrieval_index(knowledge: str) -> retrieval.RetrievalIndex | None:
+    """The current retrieval index, checked once per match (``knowledge``: the version just read); None
+    when it cannot be had (retrieval then tries again itself, and a failure there never fails the match)."""
     try:
-        return retrieval.retrieval_index_current()
+        return retrieval.retrieval_index_current(knowledge=knowledge)
     except Exception:
         logger.exception("retrieval index unavailable")
         return None
@@ -228,14 +229,16 @@ def _plain_lines(buf: bytes) -> list[str]:
 
 
 def _related_matches(report: ScanReport, result: MatchResult, *, text: str | None, user: Any,
-                     index: retrieval.RetrievalIndex | None = None) -> list[RelatedMatch]:
+                     index: retrieval.RetrievalIndex | None = None, knowledge: str | None = None,
+                     ) -> list[RelatedMatch]:
     events, leading = _related_events(report, text)
     if not events:
         return []
     matched = {item.symptom.pk for item in result.matches} | {s.pk for item in result.matches for s in item.also}
     try:
         hits = retrieval.related_lookup(events=events, system=result.system or None, exclude_symptom_ids=matched,
-                                        user=user, limit=MAX_RELATED, leading=leading, index=index)
+                                        user=user, limit=MAX_RELATED, leading=leading, index=index,
+                                        knowledge=knowledge)
     except Exception:
         # Related hits are extra: a retrieval failure must not lose the exact matches already found.
         logger.exception("related lookup failed")

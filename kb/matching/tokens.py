@@ -56,6 +56,9 @@ WELL_KNOWN_PORTS = {
     "5432": "postgres", "3306": "mysql", "6379": "redis", "27017": "mongodb", "9200": "elasticsearch",
     "5672": "rabbitmq", "11211": "memcached", "9092": "kafka", "2181": "zookeeper", "2379": "etcd",
 }
+_SIGNAL_RE = re.compile(r"SIG[A-Z]{3,6}")
+_PART_SPLIT_RE = re.compile(r"[.:\-/]")
+_IDENTIFIER_RE = re.compile(r"[a-z][A-Z]|[A-Z]{2,}[a-z]|_|\.")
 
 _stemmer = snowballstemmer.stemmer("english")
 
@@ -100,7 +103,7 @@ def _camel_words(piece: str) -> list[str]:
 
 def _is_identifier(piece: str) -> bool:
     """CamelCase (QueuePool), snake_case constants or dotted names: kept whole as well as split."""
-    return bool(re.search(r"[a-z][A-Z]|[A-Z]{2,}[a-z]|_|\.", piece)) and any(c.isalpha() for c in piece)
+    return bool(_IDENTIFIER_RE.search(piece)) and any(c.isalpha() for c in piece)
 
 
 def words_plain(text: str) -> list[str]:
@@ -133,11 +136,11 @@ def error_tokens(text: str) -> list[str]:
     for piece in _PIECE_RE.findall(text):
         if len(piece) > MAX_TOKEN_CHARS * 2:
             piece = piece[: MAX_TOKEN_CHARS * 2]
-        if piece in ERRNO_NAMES or re.fullmatch(r"SIG[A-Z]{3,6}", piece):
+        if piece in ERRNO_NAMES or _SIGNAL_RE.fullmatch(piece):
             tokens.append(piece.lower())
             tokens.extend(_errno_words(piece))
             continue
-        parts = re.split(r"[.:\-/]", piece)
+        parts = _PART_SPLIT_RE.split(piece)
         if len(parts) > 1 and sum(p[:1].isalpha() for p in parts) >= 2 and len(piece) <= MAX_TOKEN_CHARS:
             tokens.append(piece.lower())  # the whole dotted or hyphenated name
             base = REPLICA_SUFFIX_RE.sub("", piece.lower())

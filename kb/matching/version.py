@@ -9,7 +9,7 @@ import time
 import uuid
 
 from django.core.cache import cache
-from django.db.models import Count, Max, Q
+from django.db import connection
 
 from ..models import Signature, Symptom
 from .engine import Matcher
@@ -39,13 +39,23 @@ def knowledge_version() -> str:
     # Adding or deleting a signature (the importer bulk-creates and deletes) moves count, max id or
     # newest timestamp; changing one in place goes through signature_save, which touches its symptom's
     # updated_at (inside the same transaction, so a rollback undoes that too) and moves the cache token.
-    facts = Signature.objects.aggregate(
-        count=Count("id"), top=Max("id"), newest=Max("created_at"),
-        patterns=Count("id", filter=Q(kind=Signature.Kind.PATTERN)),
-    )
-    touched = Symptom.objects.aggregate(latest=Max("updated_at"))["latest"]
-    stamps = "/".join(value.isoformat() if value else "-" for value in (facts["newest"], touched))
-    return f"{token}:{facts['count']}:{facts['top']}:{facts['patterns']}:{stamps}"
+    # One statement for both tables: this runs on every match request.
+    signatures, symptoms = Signature._meta.db_table, Symptom._meta.db_table
+    pattern = Signature.Kind.PATTERN.value
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT COUNT(*), MAX(id), MAX(created_at), SUM(CASE WHEN kind = %s THEN 1 ELSE 0 END), "
+            f"(SELECT MAX(updated_at) FROM {symptoms}) FROM {signatures}", [pattern])
+        count, top, newest, patterns, touched = cursor.fetchone()
+    stamps = "/".join(stamp_text(value) for value in (newest, touched))
+    return f"{token}:{count}:{top}:{patterns or 0}:{stamps}"
+
+
+def stamp_text(value: object) -> str:
+    """A timestamp as the fingerprint shows it (PostgreSQL gives datetimes, SQLite strings)."""
+    if not value:
+        return "-"
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
 def matcher_build(*, version: str = "") -> Matcher:
@@ -53,10 +63,11 @@ def matcher_build(*, version: str = "") -> Matcher:
     return Matcher((SignatureSpec(*row) for row in rows.iterator(chunk_size=2000)), version=version)
 
 
-def matcher_current() -> Matcher:
-    """This process's matcher, rebuilt when the knowledge-base version moved on."""
+def matcher_current(*, version: str | None = None) -> Matcher:
+    """This process's matcher, rebuilt when the knowledge-base version (read now unless the caller just
+    read it) moved on."""
     global _matcher
-    version = knowledge_version()
+    version = knowledge_version() if version is None else version
     current = _matcher
     if current is not None and current.version == version:
         return current

@@ -31,7 +31,7 @@ def related(monkeypatch):
     fake = SimpleNamespace(calls=[], hits=[], detected=None)
 
     def lookup(*, events, system=None, exclude_symptom_ids=frozenset(), user=None, limit=5, leading=None,
-               index=None):
+               index=None, knowledge=None):
         fake.calls.append({"events": list(events), "system": system, "exclude": set(exclude_symptom_ids),
                            "leading": leading})
         return [hit for hit in fake.hits if hit.symptom is None or hit.symptom.pk not in exclude_symptom_ids][:limit]

@@ -111,6 +111,41 @@ def test_a_ten_thousand_line_info_log_has_no_matches_and_no_unknown_errors():
     assert report.lines_read == 10_000
 
 
+
+def test_a_pattern_anchored_at_both_ends_matches_a_line_in_the_middle_of_a_log():
+    text = ("2025-06-01 INFO [api] started\n" * 50 + "payment batch 7 rejected\n"
+            + "2025-06-01 ERROR [api] payment service unavailable\n" + "2025-06-01 INFO [api] ok\n" * 50)
+    report = scan([("pattern", r"^payment batch \d+ rejected$")], text)
+
+    assert report.hits[100].line_numbers == [51]
+
+
+def test_a_log_read_in_many_blocks_matches_the_same_lines_as_in_one(monkeypatch):
+    lines = []
+    for n in range(3000):
+        if n % 97 == 5:
+            lines.append(f"2025-06-01T10:00:00Z ERROR [db-{n}] sqlite3.OperationalError: DATABASE is locked (try {n})")
+        elif n % 89 == 7:
+            lines.append(f"2025-06-01T10:00:00Z ERROR [job-{n}] heap limit {n} reached")
+        elif n % 131 == 3:
+            lines.append(f"2025-06-01T10:00:00Z ERROR [job-{n}] payment batch {n} rejected by gateway")
+        else:
+            lines.append(f"2025-06-01T10:00:00Z INFO [web-{n % 4}] GET /api/items/{n} 200 in {n % 90}ms")
+    text = "\n".join(lines) + "\n"
+    signatures = [("literal", "database is locked"), ("pattern", r"heap limit \d+ reached")]
+    whole = scan(signatures, text)
+    monkeypatch.setattr("kb.matching.reader.READ_BLOCK", 512)
+    blocks = scan(signatures, text)
+
+    assert whole.lines_read == blocks.lines_read == 3000
+    for symptom_id in (100, 101):
+        assert blocks.hits[symptom_id].line_numbers == whole.hits[symptom_id].line_numbers
+        assert [hit.text for hit in blocks.hits[symptom_id].lines] == [hit.text for hit in whole.hits[symptom_id].lines]
+    assert whole.hits[100].line_numbers[:2] == [6, 103]
+    assert [(group.count, group.first_line) for group in blocks.unknown] == [
+        (group.count, group.first_line) for group in whole.unknown]
+
+
 # --- streaming limits and bad input ----------------------------------------------------------------
 
 
