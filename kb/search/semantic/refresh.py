@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from django.db import transaction
 
@@ -29,25 +30,45 @@ def article_embeddings_refresh(*, article_ids: Iterable[int], using: str = "defa
     return embeddings_refresh(encoder=encoder, article_ids=article_ids, using=using)
 
 
-def article_embeddings_enqueue(article_ids: Iterable[int], *, using: str = "default") -> None:
-    """After the current transaction commits, queue the refresh of these articles' vectors.
+@dataclass
+class _Pending:
+    """The ids one commit callback will queue; ``sent`` once it ran."""
 
-    A broker outage only logs: searches encode a few missing articles themselves, and the next write
-    queues them again.
-    """
-    ids = sorted({int(i) for i in article_ids})
-    if not ids or not semantic_enabled():
-        return
+    ids: set[int] = field(default_factory=set)
+    sent: bool = False
 
-    def enqueue() -> None:
+    def __call__(self) -> None:
         from config.celery import task_publish
 
         from ...tasks import article_embeddings_refresh_task
 
+        self.sent = True
+        ordered = sorted(self.ids)
         try:
-            for start in range(0, len(ids), TASK_CHUNK):
-                task_publish(article_embeddings_refresh_task, args=[ids[start : start + TASK_CHUNK]])
+            for start in range(0, len(ordered), TASK_CHUNK):
+                task_publish(article_embeddings_refresh_task, args=[ordered[start : start + TASK_CHUNK]])
         except Exception:
-            logger.warning("semantic: could not queue the vector refresh of %d articles", len(ids), exc_info=True)
+            logger.warning("semantic: could not queue the vector refresh of %d articles", len(ordered),
+                           exc_info=True)
 
-    transaction.on_commit(enqueue, using=using)
+
+def article_embeddings_enqueue(article_ids: Iterable[int], *, using: str = "default") -> None:
+    """After the current transaction commits, queue the refresh of these articles' vectors.
+
+    Every article written in one transaction goes into one request (an import indexes its articles one by
+    one, each in a savepoint of its own; a task each would be hundreds of tasks). The ids join the
+    transaction's pending request when there is one: a request still listed is one whose savepoints are
+    either still open (so they enclose this write, and a rollback takes both) or released into the
+    transaction. A broker outage only logs: searches encode a few missing articles themselves, and the
+    next write queues them again.
+    """
+    ids = {int(i) for i in article_ids}
+    if not ids or not semantic_enabled():
+        return
+    connection = transaction.get_connection(using)
+    if connection.in_atomic_block:
+        for _sids, func, _robust in connection.run_on_commit:
+            if isinstance(func, _Pending) and not func.sent:
+                func.ids |= ids
+                return
+    transaction.on_commit(_Pending(ids), using=using)

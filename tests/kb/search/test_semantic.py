@@ -148,3 +148,18 @@ def test_a_failing_encoder_degrades_to_lexical_search(semantic, settings, monkey
 
     monkeypatch.setattr(rerank_module, "query_vector", broken)
     assert [h.article.pk for h in search("bash hung").hits] == lexical
+
+
+def test_articles_written_in_one_transaction_are_refreshed_by_one_task(semantic, monkeypatch,
+                                                                      django_capture_on_commit_callbacks):
+    from django.db import transaction
+
+    from config import celery as celery_config
+
+    sent = []
+    monkeypatch.setattr(celery_config, "task_publish", lambda task, args=(), **kw: sent.append(list(args[0])))
+    system, _ = system_upsert(slug="manuals", name="Manuals")
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        ids = [article_create(system=system, title=f"Guide part {n}", body=f"Step {n} of the guide.").pk
+               for n in range(3)]
+    assert sent == [sorted(ids)]
