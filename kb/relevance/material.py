@@ -94,6 +94,9 @@ class Guide:
     file: Path
     split: str
     sections: list[TruthSection] = field(default_factory=list)
+    # Held out and added after development had seen the first held-out guides: never looked at by anyone
+    # tuning the importer or the matcher (tests/fixtures/relevance/README.md).
+    fresh: bool = False
 
 
 def _load(path: Path) -> dict:
@@ -115,7 +118,8 @@ def guides_load(root: Path | None = None, *, only: list[str] | None = None) -> l
             )
             for s in truth["sections"]
         ]
-        found.append(Guide(slug=folder.name, file=folder / source["file"], split=source["split"], sections=sections))
+        found.append(Guide(slug=folder.name, file=folder / source["file"], split=source["split"], sections=sections,
+                           fresh=bool(source.get("fresh"))))
     return found
 
 
