@@ -14,7 +14,15 @@ import httpx
 from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
 
-from ..targets import IPAddress, Resolver, SecretMissing, Secrets, TargetNotAllowed, TargetUnresolvable
+from ..targets import (
+    IPAddress,
+    Resolver,
+    SecretMissing,
+    Secrets,
+    TargetNotAllowed,
+    TargetUnresolvable,
+    is_env_reference,
+)
 from .base import ProbeUnavailable
 
 USER_AGENT = "Triage-check/1"
@@ -155,6 +163,10 @@ class ProbeContext:
             return self.secrets.resolve(value)
         except SecretMissing as exc:
             raise ProbeUnavailable(str(exc)) from exc
+
+    def resolve_target(self, target: str) -> str:
+        """A check's target, read from its secret when it is an ``env:`` reference."""
+        return self.resolve_secrets(target) if is_env_reference(target) else target
 
 
 @functools.lru_cache(maxsize=2)

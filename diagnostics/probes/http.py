@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
-from ..targets import REDACTED, SECRET_HEADERS, is_env_reference
+from ..targets import REDACTED, SECRET_HEADERS
 from .base import (
     CheckSpec,
     Metric,
@@ -30,7 +30,7 @@ BODY_LIMIT = 1024 * 1024  # conditions see up to 1 MiB of a response
 
 async def probe_http(spec: CheckSpec, ctx: ProbeContext) -> ProbeOutcome:
     params = ctx.resolve_secrets(spec.parameters)
-    url = ctx.resolve_secrets(spec.target) if is_env_reference(spec.target) else spec.target
+    url = ctx.resolve_target(spec.target)
     method = params.get("method", "GET").upper()
     extra_headers = list(params.get("headers", {}).items())
     body = params.get("body")

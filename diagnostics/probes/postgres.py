@@ -9,7 +9,6 @@ import time
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
-from ..targets import is_env_reference
 from .base import (
     CheckSpec,
     Metric,
@@ -26,7 +25,7 @@ from .context import ProbeContext
 
 async def probe_postgres(spec: CheckSpec, ctx: ProbeContext) -> ProbeOutcome:
     params = ctx.resolve_secrets(spec.parameters)
-    target = ctx.resolve_secrets(spec.target) if is_env_reference(spec.target) else spec.target
+    target = ctx.resolve_target(spec.target)
     if target.startswith(("postgres://", "postgresql://")):
         try:
             conninfo = conninfo_to_dict(target)

@@ -13,7 +13,6 @@ from redis.exceptions import AuthenticationError, RedisError, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from ..targets import is_env_reference
 from .base import (
     CheckSpec,
     Metric,
@@ -30,7 +29,7 @@ from .context import ProbeContext
 
 async def probe_redis(spec: CheckSpec, ctx: ProbeContext) -> ProbeOutcome:
     params = ctx.resolve_secrets(spec.parameters)
-    target = ctx.resolve_secrets(spec.target) if is_env_reference(spec.target) else spec.target
+    target = ctx.resolve_target(spec.target)
     use_tls = target.startswith("rediss://")
     db = params.get("db")
     if target.startswith(("redis://", "rediss://")):
