@@ -12,6 +12,8 @@ from typing import Any
 from django.conf import settings
 from rest_framework import parsers
 
+from common.middleware import declared_length
+
 from .exceptions import RequestTooLarge, too_large_message
 
 
@@ -27,11 +29,7 @@ def request_size_check(parser_context: Mapping[str, Any] | None) -> None:
     limit = getattr(request, "body_limit", settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
     if limit is None:
         return
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length > limit:
+    if declared_length(request) > limit:
         raise RequestTooLarge(too_large_message(limit))
 
 

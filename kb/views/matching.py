@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from common.htmx import render_page_or_fragment, wants_fragment
+from common.middleware import declared_length
 
 from .. import hooks, matching, selectors
 from ..forms.matching import MatchForm, UnknownSymptomForm
@@ -90,11 +91,7 @@ def match(request: HttpRequest) -> HttpResponse:
 
 def _match_post(request: HttpRequest, context: dict) -> int:
     limit = matching.max_input_bytes()
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        declared = 0
-    if declared > limit + ENVELOPE_BYTES:
+    if declared_length(request) > limit + ENVELOPE_BYTES:
         # Refuse before Django reads (and spools) the body.
         context["error"] = f"That is more than {limit // (1024 * 1024)} MB; upload a smaller part of the log."
         return 413

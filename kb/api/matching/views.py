@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from accounts.exceptions import RequestTooLarge
 from accounts.parsers import JSONParser
+from common.middleware import declared_length
 
 from ... import matching
 from .permissions import MatchAllowed
@@ -54,11 +55,7 @@ class MatchAPIView(APIView):
     )
     def post(self, request: Request) -> Response:
         limit = matching.max_input_bytes()
-        try:
-            declared = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            declared = 0
-        if declared > limit + ENVELOPE_BYTES:
+        if declared_length(request) > limit + ENVELOPE_BYTES:
             raise RequestTooLarge(f"Request body too large: the limit for matching is {limit} bytes.")
         upload = request.FILES.get("file") if request.content_type.startswith("multipart/") else None
         data = request.data if hasattr(request.data, "get") else {}
