@@ -16,10 +16,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from common.transactions import CommitRequest, on_commit_join
 from config.celery import broker_connection, reap_margin_seconds, task_publish
 
 from .models import Incident, OutboxMessage, WebhookEndpoint
@@ -72,19 +72,16 @@ def outbox_relay_soon() -> None:
                        exc_info=True)
 
 
-def outbox_relay_on_commit() -> None:
-    """Ask for the relay once the current transaction commits: once per atomic block, however many messages.
+class _RelayRequest(CommitRequest):
+    def run(self) -> None:
+        outbox_relay_soon()
 
-    A batch of alerts writes many messages in one block; one relay task publishes them all. A request
-    made in another (nested) block is kept, since that block may be rolled back on its own. Outside a
-    transaction the relay is asked for at once.
-    """
-    connection = transaction.get_connection()
-    if connection.in_atomic_block:
-        block = set(connection.savepoint_ids)
-        if any(func is outbox_relay_soon and sids == block for sids, func, _ in connection.run_on_commit):
-            return
-    transaction.on_commit(outbox_relay_soon)
+
+def outbox_relay_on_commit() -> None:
+    """Ask for the relay once the current transaction commits: one request per transaction, however many
+    messages (a batch of alerts writes many; one relay task publishes them all). Outside a transaction the
+    relay is asked for at once."""
+    on_commit_join(_RelayRequest)
 
 
 def incident_snapshot(incident: Incident) -> dict[str, Any]:

@@ -201,11 +201,12 @@ def test_backoff_longer_than_a_countdown_may_be_is_left_to_the_sweep(stub_receiv
 
 def test_beat_down_for_ten_minutes_catches_up_once_in_order(open_incident, critical, levels,
                                                            django_capture_on_commit_callbacks):
-    first = open_incident(severity=critical, title="Checkout down")
-    second = open_incident(severity=critical, title="Payments down")
-    opened = first.created_at
     ticks: dict[int, list] = {}
+    # Opening and escalating share the test's one transaction: its commit callbacks are all captured.
     with django_capture_on_commit_callbacks(execute=True):
+        first = open_incident(severity=critical, title="Checkout down")
+        second = open_incident(severity=critical, title="Payments down")
+        opened = first.created_at
         for minute in range(0, 40):
             if 5 <= minute < 15:
                 continue  # beat is down: ten ticks never happen

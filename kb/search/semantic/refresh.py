@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
-from django.db import transaction
+from common.transactions import CommitRequest, on_commit_join
 
 from .encoder import encoder_get
 from .rerank import semantic_enabled
@@ -30,19 +29,17 @@ def article_embeddings_refresh(*, article_ids: Iterable[int], using: str = "defa
     return embeddings_refresh(encoder=encoder, article_ids=article_ids, using=using)
 
 
-@dataclass
-class _Pending:
-    """The ids one commit callback will queue; ``sent`` once it ran."""
+class _Pending(CommitRequest):
+    """The ids one commit callback will queue."""
 
-    ids: set[int] = field(default_factory=set)
-    sent: bool = False
+    def __init__(self) -> None:
+        self.ids: set[int] = set()
 
-    def __call__(self) -> None:
+    def run(self) -> None:
         from config.celery import task_publish
 
         from ...tasks import article_embeddings_refresh_task
 
-        self.sent = True
         ordered = sorted(self.ids)
         try:
             for start in range(0, len(ordered), TASK_CHUNK):
@@ -56,19 +53,10 @@ def article_embeddings_enqueue(article_ids: Iterable[int], *, using: str = "defa
     """After the current transaction commits, queue the refresh of these articles' vectors.
 
     Every article written in one transaction goes into one request (an import indexes its articles one by
-    one, each in a savepoint of its own; a task each would be hundreds of tasks). The ids join the
-    transaction's pending request when there is one: a request still listed is one whose savepoints are
-    either still open (so they enclose this write, and a rollback takes both) or released into the
-    transaction. A broker outage only logs: searches encode a few missing articles themselves, and the
+    one, each in a savepoint of its own; a task each would be hundreds of tasks). A broker outage only logs: searches encode a few missing articles themselves, and the
     next write queues them again.
     """
     ids = {int(i) for i in article_ids}
     if not ids or not semantic_enabled():
         return
-    connection = transaction.get_connection(using)
-    if connection.in_atomic_block:
-        for _sids, func, _robust in connection.run_on_commit:
-            if isinstance(func, _Pending) and not func.sent:
-                func.ids |= ids
-                return
-    transaction.on_commit(_Pending(ids), using=using)
+    on_commit_join(_Pending, add=lambda pending: pending.ids.update(ids), using=using)

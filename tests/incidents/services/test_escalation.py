@@ -39,10 +39,11 @@ def test_levels_due_follow_the_severity_targets(slug, minutes, expected):
 def test_escalates_once_per_level_as_the_clock_moves(open_incident, critical, levels,
                                                      django_capture_on_commit_callbacks):
     oncall, manager, director, receiver = levels
-    incident = open_incident(severity=critical)
-    opened = incident.created_at
-    assert incidents_escalate_due(now=opened + timedelta(minutes=4)) == []
+    # Opening and escalating share the test's one transaction: its commit callbacks are all captured.
     with django_capture_on_commit_callbacks(execute=True):
+        incident = open_incident(severity=critical)
+        opened = incident.created_at
+        assert incidents_escalate_due(now=opened + timedelta(minutes=4)) == []
         assert incidents_escalate_due(now=opened + timedelta(minutes=6)) == [(incident.pk, 1)]
         # The beat job runs again a minute later: nothing new.
         assert incidents_escalate_due(now=opened + timedelta(minutes=7)) == []
