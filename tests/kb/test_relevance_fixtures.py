@@ -92,13 +92,36 @@ def _is_fresh(slug: str) -> bool:
     return _load(GUIDES / slug / "SOURCE.yml").get("fresh") is True
 
 
+def _added(slug: str) -> str | None:
+    """The batch a guide came in (`added` in SOURCE.yml); None for the original fourteen."""
+    added = _load(GUIDES / slug / "SOURCE.yml").get("added")
+    return str(added) if added else None
+
+
 def test_the_held_out_guides_are_every_third_in_alphabetical_order() -> None:
-    """The rule covers the original fourteen; fresh guides (added later, unseen in development) stay out of it."""
-    original = [slug for slug in _guide_slugs() if not _is_fresh(slug)]
+    """The rule covers the original fourteen; guides added later (dated batches) stay out of it."""
+    original = [slug for slug in _guide_slugs() if _added(slug) is None]
     assert len(original) == 14
+    assert not any(_is_fresh(slug) for slug in original)
     for index, slug in enumerate(original):
         expected = "heldout" if index % 3 == 0 else "dev"
         assert _load(GUIDES / slug / "SOURCE.yml")["split"] == expected, slug
+
+
+def test_the_first_fresh_batch_is_three_held_out_guides() -> None:
+    batch = [slug for slug in _guide_slugs() if _added(slug) == "2026-12-06"]
+    assert batch == ["docker-desktop-troubleshoot-topics", "helm-troubleshooting", "jupyter-notebook-troubleshooting"]
+    assert all(_is_fresh(slug) for slug in batch)
+
+
+def test_the_second_batch_holds_out_every_third_guide_as_fresh() -> None:
+    """Six guides added on 2026-12-06 (batch b), split by slug order when they were added, before any result."""
+    batch = [slug for slug in _guide_slugs() if _added(slug) == "2026-12-06b"]
+    assert len(batch) == 6
+    for index, slug in enumerate(batch):
+        held_out = index % 3 == 0
+        assert _load(GUIDES / slug / "SOURCE.yml")["split"] == ("heldout" if held_out else "dev"), slug
+        assert _is_fresh(slug) is held_out, slug
 
 
 def test_fresh_guides_are_always_held_out_and_dated() -> None:
