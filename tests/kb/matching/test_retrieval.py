@@ -185,6 +185,22 @@ def test_a_system_boost_breaks_a_tie_between_systems(db):
     assert related_lookup(events=["cache stampede"], system="beta")[0].article == second
 
 
+def test_a_chosen_system_puts_its_articles_first_while_a_detected_one_is_only_boosted(db):
+    one, _ = system_upsert(slug="alpha", name="Alpha")
+    two, _ = system_upsert(slug="beta", name="Beta")
+    strong = _article(one, "Cache stampede after deploys", "The cache stampede warms every key at once: "
+                      "stagger the cache expiry so no stampede follows a deploy.")
+    weak = _article(two, "Slow pages", "Pages are slow for a minute while the cache warms.")
+    for n in range(4):
+        _article(one, f"Unrelated note {n}", "Rotate the signing keys every quarter.")
+    event = "cache stampede warms every key after deploy"
+
+    [boosted] = related_lookup(events=[event], system="beta")
+    assert boosted.articles[0] == strong and weak in boosted.articles
+    [hit] = related_lookup(events=[event], system="beta", chosen=True)
+    assert hit.articles[:2] == [weak, strong]
+
+
 def test_unrelated_text_finds_nothing(corpus):
     assert related_lookup(events=["the weather in lisbon is lovely today"]) == []
 
