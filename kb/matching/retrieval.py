@@ -387,27 +387,31 @@ def _diverse(index: RetrievalIndex, candidates: list[tuple[float, int, list[str]
 
 
 def related_lookup(*, events: list[str], system: str | None = None, exclude_symptom_ids: set[int] = frozenset(),
-                   user: Any = None, limit: int = 5, leading: str | None = None,
+                   user: Any = None, limit: int = 5, leading: str | None = None, chosen: bool = False,
                    index: RetrievalIndex | None = None, knowledge: str | None = None) -> list[RelatedHit]:
     """Look up each error event (already known NOT to match a signature; INFO/DEBUG lines never passed)
     in the retrieval index; merge, drop symptoms in ``exclude_symptom_ids``, rank, return up to ``limit``.
 
-    ``system`` (slug) boosts that system's articles. One hit per article (the best event for it); each
-    hit names up to three articles for its event. The hit of ``leading`` (one of ``events``: a short
+    ``system`` (slug) boosts that system's articles. With ``chosen`` (the person picked it with the page's
+    filter or the API's field; detection did not guess it), its articles come before every other system's,
+    in each hit and among the hits; the others still follow, as the same fix is often written down
+    elsewhere. A detected system is only boosted: detection can be wrong. One hit per article (the best event for it);
+    each hit names up to three articles for its event. The hit of ``leading`` (one of ``events``: a short
     paste as a whole, which says more than any one of its lines) comes first whatever the scores. A caller
     that holds the current ``index``, or has just read the ``knowledge`` version, passes it. Never raises
     on odd input: what cannot be looked up is skipped.
     """
     try:
         return _related_lookup(events=events, system=system, exclude_symptom_ids=set(exclude_symptom_ids or ()),
-                               user=user, limit=limit, leading=leading, index=index, knowledge=knowledge)
+                               user=user, limit=limit, leading=leading, chosen=chosen, index=index,
+                               knowledge=knowledge)
     except Exception:  # retrieval is an extra; a failure here must never fail the match itself
         logger.exception("retrieval: lookup failed")
         return []
 
 
 def _related_lookup(*, events: list[str], system: str | None, exclude_symptom_ids: set[int], user: Any,
-                    limit: int, leading: str | None, index: RetrievalIndex | None,
+                    limit: int, leading: str | None, chosen: bool, index: RetrievalIndex | None,
                     knowledge: str | None) -> list[RelatedHit]:
     distinct = []
     for event in events or []:
@@ -425,11 +429,14 @@ def _related_lookup(*, events: list[str], system: str | None, exclude_symptom_id
     # article id -> (score, event, article ids shown, symptom id, matched tokens ranked, query text); the
     # reasons are worded only for the hits that are returned.
     found: dict[int, tuple[float, str, list[int], int | None, list[str], str]] = {}
+    found_systems: dict[int, int] = {}
     for event in distinct:
         query = query_build(event)
         if not query.weights:
             continue
         ranked, total = _score(index, query, system_id=system_id, visible_all=visible_all)
+        if chosen and system_id is not None:
+            ranked.sort(key=lambda item: index.docs[item[1]].system_id != system_id)  # stable: scores order within
         tokens = set(query.weights)
         candidates: list[tuple[float, int, list[str], int | None]] = []
         for score, doc_index, matched in ranked:
@@ -448,10 +455,15 @@ def _related_lookup(*, events: list[str], system: str | None, exclude_symptom_id
         if article_id in found and event != leading and (found[article_id][1] == leading
                                                           or found[article_id][0] >= normalised):
             continue
+        found_systems[article_id] = index.docs[doc_index].system_id
         found[article_id] = (normalised, event, [index.docs[k[1]].article_id for k in kept], symptom_id,
                              sorted(matched, key=lambda t: -index.idf[t] * query.weights[t]), query.text)
 
-    ranked_hits = sorted(found.items(), key=lambda item: (item[1][1] != leading, -item[1][0], item[0]))[:limit]
+    def outside(article_id: int) -> bool:
+        return chosen and system_id is not None and found_systems[article_id] != system_id
+
+    ranked_hits = sorted(found.items(), key=lambda item: (item[1][1] != leading, outside(item[0]), -item[1][0],
+                                                           item[0]))[:limit]
     if not ranked_hits:
         return []
     article_ids = {a for _, (_, _, ids, _, _, _) in ranked_hits for a in ids}

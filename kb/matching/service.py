@@ -122,7 +122,7 @@ def symptom_match_stream(*, stream: IO[bytes], user: Any = None, system: str | N
                          related: bool = True) -> MatchResult:
     """Match an uploaded file or any binary stream (plain text or gzip).
 
-    ``system`` (a slug) keeps only that system's exact matches and boosts its related hits. With
+    ``system`` (a slug) keeps only that system's exact matches and lists its related hits first. With
     ``related``, the error events no signature matched (never INFO/DEBUG lines) are looked up in the
     retrieval index, and without ``system`` the system the text names, if any, is detected and its exact
     matches rank first.
@@ -237,7 +237,8 @@ def _related_matches(report: ScanReport, result: MatchResult, *, text: str | Non
     matched = {item.symptom.pk for item in result.matches} | {s.pk for item in result.matches for s in item.also}
     try:
         hits = retrieval.related_lookup(events=events, system=result.system or None, exclude_symptom_ids=matched,
-                                        user=user, limit=MAX_RELATED, leading=leading, index=index,
+                                        user=user, limit=MAX_RELATED, leading=leading,
+                                        chosen=bool(result.system) and not result.system_detected, index=index,
                                         knowledge=knowledge)
     except Exception:
         # Related hits are extra: a retrieval failure must not lose the exact matches already found.

@@ -11,6 +11,9 @@ Plain words are lower-cased and stemmed (Snowball English, like PostgreSQL's ``e
 - what those codes mean is added as words, from the standard library's tables: an errno name or number
   gives its message (``ECONNREFUSED`` and ``[Errno 111]`` both give "connection refused" and the name),
   an exit status above 128 the signal that ended the process (``exited with code 137``: ``sigkill``);
+- a Docker Compose container line (``ares-app-1 exited with code 1``, or a log line under the
+  ``ares-app-1  | `` prefix compose puts before each container's output) gives ``container``: the line
+  rarely says the word, while the guides file it under "container exits" or "containers fail to start";
 - a well-known port (``:5432``, ``port 6379``) gives the service that listens there (``postgres``,
   ``redis``): the one word in ``connect ECONNREFUSED 10.0.4.17:5432`` that says what was unreachable;
 - other numbers (ports, ids, sizes, times) vary between occurrences of the same error and are dropped.
@@ -47,6 +50,9 @@ _HTTP_STATUS_RE = re.compile(r"(?<![\w.:/-])([1-5]\d\d)(?![\w:/-]|\.\d)")
 _QUOTED_RE = re.compile(r"""["'`“‘]([^"'`”’\n]{3,80})["'`”’]""")
 _WORD_RE = re.compile(r"[^\W_]+")
 _EXIT_STATUS_RE = re.compile(r"\bexit(?:ed)?\s+(?:with\s+)?(?:code|status)\s*:?\s*(1[3-6]\d)\b", re.IGNORECASE)
+# What Docker Compose prints for a container: ``<project>-<service>-<replica> exited with code N``, or its
+# output under ``<project>-<service>-<replica>  | ``. The replica number keeps ordinary "x | y" text out.
+_COMPOSE_CONTAINER_RE = re.compile(r"^\s*[a-z][\w.-]*-\d+\s+(?:exited with code\b|\|)", re.IGNORECASE | re.MULTILINE)
 _HOST_PORT_RE = re.compile(r"([A-Za-z][\w.-]*[A-Za-z0-9]):\d{1,5}")
 # A replica or pod suffix that varies between runs of the same container: ``-1``, ``-5c7d9f8b6-x2k9q``.
 REPLICA_SUFFIX_RE = re.compile(r"(?:-[0-9]+|-[a-z0-9]{8,10}-[a-z0-9]{5})$")
@@ -130,6 +136,8 @@ def error_tokens(text: str) -> list[str]:
             tokens.extend(stem(word) for word in SIGNAL_MEANINGS.get(name, "").split())
     for _port, service in port_services(text):
         tokens.append(stem(service))
+    if _COMPOSE_CONTAINER_RE.search(text):
+        tokens.append(stem("container"))
     for status in _HTTP_STATUS_RE.findall(text):
         if status[0] in "45":
             tokens.append(f"http{status}")

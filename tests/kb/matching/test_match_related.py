@@ -31,9 +31,9 @@ def related(monkeypatch):
     fake = SimpleNamespace(calls=[], hits=[], detected=None)
 
     def lookup(*, events, system=None, exclude_symptom_ids=frozenset(), user=None, limit=5, leading=None,
-               index=None, knowledge=None):
+               chosen=False, index=None, knowledge=None):
         fake.calls.append({"events": list(events), "system": system, "exclude": set(exclude_symptom_ids),
-                           "leading": leading})
+                           "leading": leading, "chosen": chosen})
         return [hit for hit in fake.hits if hit.symptom is None or hit.symptom.pk not in exclude_symptom_ids][:limit]
 
     monkeypatch.setattr(retrieval, "related_lookup", lookup)
@@ -179,7 +179,7 @@ def test_a_chosen_system_narrows_exact_matches_and_is_passed_to_retrieval(api_cl
 
     assert [item["symptom"]["title"] for item in body["matches"]] == ["Scheduler DB locked"]
     assert body["system"] == {"slug": "scheduler", "detected": False, "other_systems": 1}
-    assert related.calls[0]["system"] == "scheduler"
+    assert related.calls[0]["system"] == "scheduler" and related.calls[0]["chosen"] is True
 
 
 def test_an_unknown_system_is_a_clear_400(api_client, related):
@@ -200,7 +200,8 @@ def test_a_detected_system_ranks_its_matches_first_without_hiding_others(api_cli
 
     assert [item["system"]["slug"] for item in body["matches"]] == ["orchestrator", "scheduler"]
     assert body["system"]["detected"] is True
-    assert related.calls[0]["system"] == "orchestrator"
+    # Detection can be wrong: retrieval only boosts a detected system, it does not put it before the others.
+    assert related.calls[0]["system"] == "orchestrator" and related.calls[0]["chosen"] is False
 
 
 def test_a_retrieval_failure_keeps_the_exact_matches_and_says_so(api_client, monkeypatch, orchestrator):

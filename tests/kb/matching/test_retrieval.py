@@ -80,6 +80,27 @@ def test_an_exit_status_above_128_names_its_signal_and_what_it_usually_means():
     assert "sigkill" not in error_tokens("billing-api-1 exited with code 1")
 
 
+def test_a_docker_compose_container_line_says_container():
+    assert stem("container") in error_tokens("billing-api-1 exited with code 1")
+    assert stem("container") in error_tokens("booting\nbilling-api-1  | KeyError: 'DATABASE_URL'")
+    # A pipe in ordinary text, or a name without a replica number, is no container line.
+    assert stem("container") not in error_tokens("grep ERROR app.log | wc -l")
+    assert stem("container") not in error_tokens("billing-api | KeyError: 'DATABASE_URL'")
+
+
+def test_a_compose_line_finds_the_article_about_containers_that_fail_to_start(db):
+    system, _ = system_upsert(slug="billing", name="Billing")
+    # Both name the container once; the older article would win a tie.
+    tls = _article(system, "Issue: TLS certificate errors",
+                   "```bash\nopenssl s_client -connect billing-api:443 -showcerts\n```")
+    containers = _article(system, "Issue: Containers fail to start",
+                          "```bash\ndocker compose logs billing-api\ndocker compose down -v\n```")
+    for n in range(4):
+        _article(system, f"Unrelated note {n}", "Rotate the signing keys every quarter.")
+    [hit] = related_lookup(events=["billing-api-1 exited with code 1\nbilling-api-1  | ValueError: bad setting"])
+    assert hit.articles[:2] == [containers, tls]
+
+
 def test_a_well_known_port_names_its_service_and_host_port_names_the_host():
     assert stem("postgres") in error_tokens("connect ECONNREFUSED 10.0.4.17:5432")
     assert stem("redis") in error_tokens("Could not connect to port 6379")
@@ -162,6 +183,22 @@ def test_a_system_boost_breaks_a_tie_between_systems(db):
         _article(one, f"Unrelated note {n}", "Rotate the signing keys every quarter.")
     assert related_lookup(events=["cache stampede"], system="alpha")[0].article == first
     assert related_lookup(events=["cache stampede"], system="beta")[0].article == second
+
+
+def test_a_chosen_system_puts_its_articles_first_while_a_detected_one_is_only_boosted(db):
+    one, _ = system_upsert(slug="alpha", name="Alpha")
+    two, _ = system_upsert(slug="beta", name="Beta")
+    strong = _article(one, "Cache stampede after deploys", "The cache stampede warms every key at once: "
+                      "stagger the cache expiry so no stampede follows a deploy.")
+    weak = _article(two, "Slow pages", "Pages are slow for a minute while the cache warms.")
+    for n in range(4):
+        _article(one, f"Unrelated note {n}", "Rotate the signing keys every quarter.")
+    event = "cache stampede warms every key after deploy"
+
+    [boosted] = related_lookup(events=[event], system="beta")
+    assert boosted.articles[0] == strong and weak in boosted.articles
+    [hit] = related_lookup(events=[event], system="beta", chosen=True)
+    assert hit.articles[:2] == [weak, strong]
 
 
 def test_unrelated_text_finds_nothing(corpus):
