@@ -2,9 +2,10 @@
 
 Each article is embedded as a few passages (its heading path, title, symptoms and summary; then its body
 in windows; a message's template slots read as words), one ``ArticleEmbedding`` row of float16 vectors per
-article; its similarity to a query blends its best passage's with the mean of its passages. A refresh re-encodes only the
-articles whose passages (or the model) changed, so running it twice changes nothing. The in-process
-index (every vector as one float32 matrix) is rebuilt when the table's count or newest row moves on.
+article; its similarity to a query blends its best passage's with the mean of its passages. A refresh
+re-encodes only the articles whose passages (or the model) changed, so running it twice changes nothing.
+The in-process index (every vector as one float32 matrix) is rebuilt when the table's count or newest
+row moves on.
 """
 
 from __future__ import annotations
