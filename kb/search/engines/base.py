@@ -41,7 +41,7 @@ class Candidate:
     resolved: int = 0
     order: int = 0
     score: float = 0.0
-    # Cosine similarity of the article's closest passage to the query (kb.search.semantic); None: not known.
+    # Similarity of the article's passages to the query (kb.search.semantic); None: not known.
     semantic: float | None = None
 
 

@@ -1,7 +1,7 @@
 """Query time: the query's vector, the nearest articles, and how they join the lexical candidates.
 
-``semantic_similarities`` returns, for the articles a search may show, how close each one's best passage
-is to the query. Vectors missing for a handful of articles (written a moment ago, before the refresh
+``semantic_similarities`` returns, for the articles a search may show, how close each one's passages are
+to the query (``VectorIndex.similarities``). Vectors missing for a handful of articles (written a moment ago, before the refresh
 task ran) are computed on the spot; more than that are left to the task, and those articles are found
 lexically meanwhile. With the setting off, the package missing or any failure, it returns nothing and
 search stays lexical.
@@ -87,7 +87,7 @@ def _fill_missing(using: str, version: tuple) -> tuple:
 
 def semantic_similarities(text: str, *, system_ids: tuple[int, ...] = (), include_drafts: bool = False,
                           using: str = "default") -> dict[int, float]:
-    """Article id -> cosine similarity of its closest passage to ``text``, for every article with vectors
+    """Article id -> similarity of its passages to ``text`` (``VectorIndex.similarities``), for every article with vectors
     that the filters allow (tags are left to the caller). Empty when semantics are off or unavailable."""
     if not text.strip() or not semantic_enabled():
         return {}

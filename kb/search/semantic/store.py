@@ -1,9 +1,11 @@
 """Stored article vectors: what text is embedded, refreshing the rows, and this process's vector index.
 
 Each article is embedded as a few passages (its heading path, title, symptoms and summary; then its body
-in windows), one ``ArticleEmbedding`` row of float16 vectors per article. A refresh re-encodes only the
-articles whose passages (or the model) changed, so running it twice changes nothing. The in-process
-index (every vector as one float32 matrix) is rebuilt when the table's count or newest row moves on.
+in windows; a message's template slots read as words), one ``ArticleEmbedding`` row of float16 vectors per
+article; its similarity to a query blends its best passage's with the mean of its passages. A refresh
+re-encodes only the articles whose passages (or the model) changed, so running it twice changes nothing.
+The in-process index (every vector as one float32 matrix) is rebuilt when the table's count or newest
+row moves on.
 """
 
 from __future__ import annotations
@@ -25,6 +27,10 @@ from .encoder import DIMENSIONS, MODEL_NAME, Encoder
 # cost encoding time); the model cuts it at 256 tokens anyway.
 BODY_WINDOW_WORDS = 180
 MAX_BODY_WINDOWS = 1
+# An article's similarity is its best passage's, blended with the mean of its passages: an article whose
+# heading and body both speak of the query beats one whose single passage happens to share a phrase.
+# (On the dev guides' paraphrases: max alone 0.739 top 3, this blend 0.750, the mean alone 0.710.)
+PASSAGE_MEAN_WEIGHT = 0.4
 REFRESH_CHUNK = 64
 
 _FENCE_RE = re.compile(r"^(```|~~~).*?^\1[^\n]*$", re.MULTILINE | re.DOTALL)
@@ -32,6 +38,9 @@ _LINK_RE = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 _HTML_RE = re.compile(r"<[^>]{1,200}>")
 _MARKUP_RE = re.compile(r"[#*_`>|]+")
 _SPACE_RE = re.compile(r"\s+")
+# A template slot in a quoted message ("denied access on the database {database_name}", MDX escapes it
+# as "\{"): the model reads the braces and underscores as noise, the words inside as what the slot is.
+_PLACEHOLDER_RE = re.compile(r"\\?\{([^{}\n]{1,60})\}")
 
 
 def _plain(markdown: str) -> str:
@@ -43,6 +52,11 @@ def _plain(markdown: str) -> str:
     return _SPACE_RE.sub(" ", text).strip()
 
 
+def _readable(text: str) -> str:
+    """Template slots as the words they name: ``{database_name}`` -> ``database name``."""
+    return _PLACEHOLDER_RE.sub(lambda m: m.group(1).replace("_", " "), text)
+
+
 def article_passages(*, title: str, heading_path: str, summary: str, body: str, symptoms: Iterable[str]) -> list[str]:
     """The passages embedded for one article: what it is about first, then its body in windows."""
     path = heading_path if title.lower() in heading_path.lower() else f"{heading_path} / {title}".strip(" /")
@@ -51,7 +65,7 @@ def article_passages(*, title: str, heading_path: str, summary: str, body: str, 
     words = _plain(body).split()
     for start in range(0, min(len(words), BODY_WINDOW_WORDS * MAX_BODY_WINDOWS), BODY_WINDOW_WORDS):
         passages.append(f"{title}: {' '.join(words[start : start + BODY_WINDOW_WORDS])}")
-    return passages
+    return [_readable(p) for p in passages]
 
 
 def _passages_by_article(ids: list[int], using: str) -> dict[int, list[str]]:
@@ -134,10 +148,15 @@ class VectorIndex:
     matrix: np.ndarray  # (rows, DIMENSIONS) float32
 
     def similarities(self, query: np.ndarray) -> np.ndarray:
-        """Per article, the best cosine similarity of any of its passages to the query vector."""
+        """Per article, how close its passages are to the query vector: the best passage's cosine
+        similarity, blended with the mean over its passages (PASSAGE_MEAN_WEIGHT)."""
         if not len(self.article_ids):
             return np.zeros(0, dtype=np.float32)
-        return np.maximum.reduceat(self.matrix @ query, self.starts)
+        per_passage = self.matrix @ query
+        best = np.maximum.reduceat(per_passage, self.starts)
+        counts = np.diff(np.append(self.starts, len(per_passage)))
+        mean = np.add.reduceat(per_passage, self.starts) / counts
+        return (1.0 - PASSAGE_MEAN_WEIGHT) * best + PASSAGE_MEAN_WEIGHT * mean
 
 
 def index_load(version: tuple, using: str = "default") -> VectorIndex:

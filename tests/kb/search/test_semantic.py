@@ -163,3 +163,30 @@ def test_articles_written_in_one_transaction_are_refreshed_by_one_task(semantic,
         ids = [article_create(system=system, title=f"Guide part {n}", body=f"Step {n} of the guide.").pk
                for n in range(3)]
     assert sent == [sorted(ids)]
+
+
+def test_passages_read_template_slots_as_the_words_they_name():
+    from kb.search.semantic.store import article_passages
+
+    passages = article_passages(title="P1010", heading_path="Error codes / P1010",
+                                summary='"User {database_user} was denied access on the database \\{database_name}"',
+                                body='"User {database_user} was denied access on the database \\{database_name}"',
+                                symptoms=["P1010"])
+    assert all("{" not in p and "_" not in p for p in passages)
+    assert "denied access on the database database name" in passages[0]
+
+
+def test_an_article_whose_passages_all_match_beats_one_with_a_single_close_passage():
+    from kb.search.semantic.store import VectorIndex
+
+    query = np.array([1.0, 0.0, 0.0], dtype=np.float32)
+    close, related, unrelated = [0.9, 0.436, 0.0], [0.8, 0.6, 0.0], [0.0, 0.0, 1.0]
+    index = VectorIndex(version=(), article_ids=np.array([1, 2]), system_ids=np.array([1, 1]),
+                        published=np.array([True, True]), starts=np.array([0, 2]),
+                        matrix=np.array([close, unrelated, close, related], dtype=np.float32))
+    one, both = index.similarities(query)
+    assert both > one
+    # An article of one passage is scored by that passage alone.
+    single = VectorIndex(version=(), article_ids=np.array([1]), system_ids=np.array([1]),
+                         published=np.array([True]), starts=np.array([0]), matrix=np.array([close], dtype=np.float32))
+    assert single.similarities(query)[0] == pytest.approx(0.9)
