@@ -1,8 +1,9 @@
 """Full-text search over the knowledge base: one interface, two engines chosen by the database vendor.
 
 - ``query``: what a person typed, parsed once into words, phrases, exclusions, filters and error tokens;
-- ``engines/``: ``postgres`` (weighted tsvector, GIN, ts_rank, ts_headline, pg_trgm) and ``sqlite``
-  (FTS5 with bm25 and trigram tables) translate a parsed query into SQL and return candidates;
+- ``engines/``: ``postgres`` (weighted tsvector, GIN, ts_headline, pg_trgm) and ``sqlite`` (FTS5 and
+  trigram tables) translate a parsed query into SQL and return candidates, both ranked by the same
+  BM25 (FTS5's own ``bm25()``; ``engines/bm25`` over ``ts_rank_cd`` counts on PostgreSQL);
 - ``spelling``: "did you mean" and the trigram similarity both engines share;
 - ``synonyms``: the operations vocabulary (``SearchSynonym`` groups: "OOM" = "out of memory"), turned
   into OR groups that both engines match through any one alternative;

@@ -1,8 +1,10 @@
-"""PostgreSQL search: a stored weighted ``search_vector`` kept by a trigger, GIN indexes, ts_rank, ts_headline.
+"""PostgreSQL search: a stored weighted ``search_vector`` kept by a trigger, GIN indexes, BM25, ts_headline.
 
 Title is weight A, symptom signatures/titles and tags B, summary C, body D; ``search_head`` indexes only
 titles, symptoms and tags (for the priority fetch and the signature pre-filter) and pg_trgm gives typo
-tolerance. The DDL lives in ``kb/migrations/0002_search.py``.
+tolerance. Matches are ranked by BM25 as SQLite's FTS5 ranks them (see ``bm25``): ``ts_rank_cd`` of each
+query item alone gives its field-weighted count, ``kb_search_matches`` its document frequency. The DDL
+lives in ``kb/migrations/0002_search.py``.
 """
 
 from __future__ import annotations
@@ -15,14 +17,28 @@ from ..highlight import HIGHLIGHT_START, HIGHLIGHT_STOP
 from ..query import ParsedQuery
 from ..spelling import max_edits
 from .base import SIGNATURE_LIMIT, STRICT, Candidate, Engine, Filters
+from .bm25 import bm25_idf, bm25_score
 
 
 class PostgresEngine(Engine):
     vendor = "postgresql"
-    # ts_rank of a good title match is ~0.6; scaled so typical matches spread over the 0..1 range.
-    rank_scale = 3.0
-    WEIGHTS = "{0.1, 0.2, 0.4, 1.0}"  # D (body), C (summary), B (signatures, tags), A (title)
+    # BM25 on FTS5's scale: a good title match is ~8 (as on SQLite).
+    rank_scale = 0.25
+    # D (body), C (summary), B (signatures, tags), A (title): SQLite's bm25 column weights 1, 2, 4, 10 over
+    # ten, since ts_rank_cd takes weights up to 1; RANK_WEIGHT_SCALE turns its counts back into FTS5's.
+    WEIGHTS = "{0.1, 0.2, 0.4, 1.0}"
+    RANK_WEIGHT_SCALE = 10.0
+    # Document frequencies are counted up to this many matches (a bound on the work for a common word);
+    # in a larger knowledge base the commonest words then weigh a little more than they should.
+    FREQUENCY_LIMIT = 1000
+    # Up to this many articles are counted exactly; past it the planner's estimate of the table will do.
+    ARTICLE_COUNT_LIMIT = 10000
     HEADLINE_OPTIONS = f"StartSel={HIGHLIGHT_START}, StopSel={HIGHLIGHT_STOP}, MaxWords=30, MinWords=15"
+
+    def __init__(self, using: str) -> None:
+        super().__init__(using)
+        # Per search (an engine lives for one): its stages rank the same items, counted once.
+        self._idfs: dict[tuple[tuple[str, str], ...], list[float]] = {}
 
     def ids_sql(self, ids: Sequence[int]) -> tuple[str, list[Any]]:
         return "= ANY(%s)", [list(ids)]
@@ -79,6 +95,38 @@ class PostgresEngine(Engine):
             params += any_params
         return "(" + " && ".join(parts) + ")", params
 
+    @staticmethod
+    def rank_items(query: ParsedQuery) -> list[tuple[str, str]]:
+        """What BM25 counts, as FTS5 counts each phrase of its MATCH expression: every word, quoted phrase,
+        synonym alternative and the prefix, each as (tsquery function, its text)."""
+        items = [("phraseto_tsquery", term) for term in query.terms]
+        items += [("phraseto_tsquery", " ".join(words)) for words in query.phrases]
+        items += [("phraseto_tsquery", " ".join(words)) for group in query.groups for words in group]
+        if query.prefix:
+            items.append(("to_tsquery", f"{query.prefix}:*"))
+        return list(dict.fromkeys(items))
+
+    def rank_idfs(self, items: Sequence[tuple[str, str]]) -> list[float]:
+        """Each item's BM25 weight from how many articles it matches (drafts too, as in FTS5), one statement."""
+        key = tuple(items)
+        if key not in self._idfs:
+            counts = ", ".join([f"kb_search_matches({function}('english', %s), %s)" for function, _ in items])
+            params: list[Any] = [value for _, text in items for value in (text, self.FREQUENCY_LIMIT)]
+            row = self._rows(
+                "SELECT greatest((SELECT count(*) FROM (SELECT 1 FROM kb_article LIMIT %s) n), "
+                f"(SELECT reltuples::bigint FROM pg_class WHERE oid = 'kb_article'::regclass)), {counts}",
+                [self.ARTICLE_COUNT_LIMIT, *params],
+            )[0]
+            self._idfs[key] = [bm25_idf(int(matches), int(row[0])) for matches in row[1:]]
+        return self._idfs[key]
+
+    def rank_sql(self, items: Sequence[tuple[str, str]]) -> tuple[str, list[Any]]:
+        """Two columns: the article's length (distinct words) and each item's field-weighted count in it
+        (ts_rank_cd of a single word or phrase sums the weights of its occurrences)."""
+        counts = ", ".join(f"ts_rank_cd('{self.WEIGHTS}', a.search_vector, {function}('english', %s), 0)"
+                           for function, _ in items)
+        return f"length(a.search_vector), ARRAY[{counts}]::float8[]", [text for _, text in items]
+
     def candidates(self, query: ParsedQuery, mode: str, filters: Filters, *, sort: str, rank: bool,
                    limit: int, priority: bool = False) -> list[Candidate]:
         tsq, tsq_params = self.tsquery(query, mode)
@@ -90,15 +138,24 @@ class PostgresEngine(Engine):
             if query.excluded_terms or query.excluded_phrases:
                 match_sql, match_params = f"{match_sql} AND a.search_vector @@ {tsq}", [*tsq_params, *tsq_params]
         where, where_params = self.filter_sql(filters)
-        rank_sql, rank_params = (f"ts_rank('{self.WEIGHTS}', a.search_vector, {tsq}, 0)", tsq_params) if rank \
-            else ("0", [])
+        items = self.rank_items(query) if rank else []
+        rank_sql, rank_params = self.rank_sql(items) if items else ("0, NULL", [])
         order = "ORDER BY a.updated_at DESC" if sort == "recent" else ""
         rows = self._rows(
-            f"SELECT {self.CANDIDATE_COLUMNS.format(rank=rank_sql)} "
+            f"SELECT {self.CANDIDATE_COLUMNS.format(rank='0')}, {rank_sql} "
             f"FROM kb_article a WHERE {match_sql} AND {where} {order} LIMIT %s",
             [*rank_params, *match_params, *where_params, limit],
         )
-        return self._candidate_rows(rows)
+        found = self._candidate_rows(rows)
+        if items and rows:
+            idfs = self.rank_idfs(items)
+            # Lengths relative to the matches' average: the whole table's would cost a scan per search.
+            average = sum(r[-2] for r in rows) / len(rows)
+            for candidate, row in zip(found, rows, strict=True):
+                frequencies = [self.RANK_WEIGHT_SCALE * f for f in row[-1]]
+                candidate.text_rank = self.normalise_rank(
+                    bm25_score(frequencies, idfs, length=row[-2], average_length=average))
+        return found
 
     def signature_hits(self, query: ParsedQuery, filters: Filters) -> dict[int, int]:
         checks, params, prefilters, prefilter_params = [], [], [], []

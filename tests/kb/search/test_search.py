@@ -189,6 +189,20 @@ def test_signature_match_outranks_a_stronger_text_match(corpus):
     assert _titles(search("ECONNREFUSED"))[0] == "PostgreSQL connection refused"
 
 
+def test_a_body_that_keeps_naming_rare_words_outranks_a_common_word_in_a_title(corpus):
+    """Field weights count before saturation (BM25, on both backends): an article whose body is about the
+    rare words beats one that only has the query's most common word in its title."""
+    api = corpus["pg"].system
+    _article(api, "Wrong timezone in the logs", "Set TZ in the container environment.")
+    for n in range(2):
+        _article(api, f"Checklist {n}", "A wrong setting here breaks the deploy; check it twice.")
+    about = _article(api, "Pods stay pending on the second node",
+                     "Flannel picks the first NIC it sees. Under Vagrant that NIC is the NAT one, so flannel "
+                     "routes pod traffic through it; point flannel at the private NIC instead.")
+    results = search("flannel chooses the wrong nic")
+    assert results.hits[0].article.pk == about.pk
+
+
 def test_an_engine_called_with_a_word_list_finds_the_same_articles_as_typed_words(corpus):
     """Another module (the matcher's retrieval) calls an engine with tokens it already has."""
     engine = engine_for()
