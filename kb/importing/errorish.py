@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 
+# A 4xx/5xx number is an HTTP status, unless it is a port or part of an address (":443", "10.48.6.108:443").
 _ERRORISH_RE = re.compile(
     r"error|exception|fatal|fail(ed|ure|s|ing)?\b|refused|denied|not found|no module|time(d)? ?out|cannot|can't"
     r"|couldn't|could not|unable|invalid|blocked|exited with code|killed|\boom\b|no space|locked|does not exist"
-    r"|unauthori[sz]ed|forbidden|errno|traceback|warning|panic|segfault|\b[45]\d\d\b|enotfound|econnrefused"
+    r"|unauthori[sz]ed|forbidden|errno|traceback|warning|panic|segfault|(?<![:.])\b[45]\d\d\b|enotfound|econnrefused"
     r"|eaddrinuse|expired|exceeded|unavailable|unreachable|disconnect|connection lost|not responding|missing"
     r"|unknown|unrecogni[sz]ed|unsupported|rejected|not allowed|no such|incorrect|closed|too (open|many|long|large)"
     r"|not recogni[sz]ed|no route|reset by peer|malformed|unprotected|no matches|not supported|does(n't| not) support"
@@ -31,8 +32,10 @@ _SHELL_COMMANDS = frozenset([
     "strace", "sudo", "systemctl", "tail", "tar", "telnet", "top", "touch", "ufw", "uv", "uvicorn", "watch",
     "wget", "wscat", "yarn",
 ])
+# "--" opens an SQL comment or a command's option line, but not a message about an option ("--skip-update
+# cannot be specified with the old DB schema.").
 _CODE_LINE_RE = re.compile(
-    r"^(#|//|--|/\*|\*|\$ |>>> |import |from \S+ import|def |class |async |await |return\b|const |let |var "
+    r"^(#|//|--(?![\w-]+ [a-z]+ [a-z]+ [a-z]+\b)|/\*|\*|\$ |>>> |import |from \S+ import|def |class |async |await |return\b|const |let |var "
     r"|function\b|if\b|for\b|while\b|try\b|except\b|with |print\(|console\.|@\w|[{}\[\]()],?$"
     r"|(SELECT|INSERT|UPDATE|CREATE|ALTER|DROP|EXPLAIN|SHOW)\b)"
 )

@@ -65,6 +65,8 @@ INTRODUCES_OUTPUT_RE = re.compile(
 # Inline HTML that docs put inside code blocks to style a placeholder: "https://host/<em>user</em>/repo".
 _INLINE_TAG_RE = re.compile(r"</?(?:em|strong|b|i|code|span|kbd|var)\b[^<>\n]*>", re.IGNORECASE)
 _COLUMN_GAP_RE = re.compile(r" {2,}|\t+")
+# A line wrapped with a shell-style continuation (" \" at its end) goes on in the next one.
+_CONTINUATION_RE = re.compile(r"[ \t]+\\[ \t]*\n[ \t]*")
 # How many lines of one block may give messages: a long log excerpt holds few distinct errors.
 MAX_BLOCK_MESSAGES = 24
 
@@ -129,8 +131,11 @@ def error_block_lines(block: Block, *, is_problem: bool, introduced: bool = Fals
     commands skipped.
     """
     lang = block.info.split()[0].lower() if block.info else ""
-    follow_ons = _follow_on_lines(block.content)
-    lines = [_INLINE_TAG_RE.sub("", line).strip() for line in block.content.splitlines() if line.strip()]
+    # Output the author wrapped ("Error creating: Internal error occurred: \" / "    failed calling admission
+    # webhook ..."): one line. In a script the lines stay apart, as the commands they are.
+    content = _CONTINUATION_RE.sub(" ", block.content) if lang in _PLAIN_FENCE_LANGS else block.content
+    follow_ons = _follow_on_lines(content)
+    lines = [_INLINE_TAG_RE.sub("", line).strip() for line in content.splitlines() if line.strip()]
     # "> fatal: HTTP request failed": GitHub Docs mark a command's output with "> ".
     lines = [line[2:].strip() if line.startswith("> ") else line for line in lines]
     # Banner decoration around a message: "@    WARNING: UNPROTECTED PRIVATE KEY FILE!    @".

@@ -144,6 +144,70 @@ def test_admonition_body_is_read_as_text_not_as_code():
     assert matches(guide, "GET /api -> 502 Bad Gateway")
 
 
+def test_hugo_code_shortcode_is_read_as_the_code_block_it_renders():
+    guide = "\n".join([
+        "# G", "", "## Pods cannot be created", "", "{{< text plain >}}",
+        "Warning  FailedCreate  3m  replicaset-controller  Error creating: Internal error occurred: \\",
+        "    failed calling admission webhook \"injector.example.io\": Post https://injector.svc:443/inject: \\",
+        "    no endpoints available for service \"injector\"", "{{< /text >}}", "",
+        "    {{< highlight bash >}}", "    $ kubectl get pods", "    {{< /highlight >}}", "",
+    ])
+    section = parse_guide(guide)[0]
+    assert "```plain\nWarning" in section.body_markdown and "```bash" in section.body_markdown
+    assert "{{<" not in section.body_markdown
+    # The wrapped output is one message again, and its links are quoted alone.
+    assert matches(guide, 'failed calling admission webhook "injector.example.io": Post https://injector.svc:443/inject')
+    assert matches(guide, 'no endpoints available for service "injector"')
+
+
+def test_hugo_shortcode_without_a_closing_tag_is_not_a_code_block():
+    plain = strip_doc_syntax("# G\n\n{{< text bash >}}\n\nText stays text.\n")
+    assert "```" not in plain and "Text stays text." in plain
+
+
+def test_mkdocs_error_admonition_body_is_a_quoted_message():
+    guide = ("# G\n\n## Old DB schema\n\n!!! error\n    --skip-update cannot be specified with the old schema.\n"
+             "Update the database.\n\n## Denied\n\n!!! failure\n    FATAL failed to download vulnerability DB\n\n"
+             "Allow the host.\n")
+    sections = parse_guide(guide)
+    assert "> --skip-update cannot be specified" in sections[0].body_markdown
+    assert "Update the database." in sections[0].body_markdown.split("\n")[-1]  # not part of the quote
+    assert "--skip-update cannot be specified with the old schema." in sections[0].symptoms[0].signatures
+    assert matches(guide, "2026-03-01T10:22:01Z FATAL failed to download vulnerability DB")
+
+
+def test_mkdocs_note_admonition_stays_prose_and_error_admonition_with_code_stays_code():
+    plain = strip_doc_syntax('!!! note\n    Restart it.\n\n!!! error\n    ```\n    $ run\n    failed: boom\n    ```\n')
+    assert "> Restart it." not in plain and "Restart it." in plain
+    assert "```\n$ run\nfailed: boom\n```" in plain
+
+
+def test_wrapped_output_lines_are_joined_but_script_lines_stay_apart():
+    output = "# G\n\n## Webhook\n\n```\nInternal error occurred: \\\n    no endpoints available for service \"x\"\n```\n"
+    assert 'Internal error occurred: no endpoints available for service "x"' in signatures_of(output)
+    script = ('# G\n\n## Alert\n\n```bash\necho "recovery failed" | \\\n'
+              '  mail -s "CRITICAL: Orchestrator Recovery Failed" ops@example.com\n```\n')
+    assert not any("echo" in signature for signature in signatures_of(script))
+
+
+def test_heading_names_its_message_after_a_dash():
+    guide = "# G\n\n## Build failed - bad interpreter: Permission denied\n\nMount /tmp with exec.\n"
+    assert matches(guide, "configure: /bin/sh: bad interpreter: Permission denied")
+
+
+def test_printed_message_that_asks_is_a_heading_message_but_a_question_is_not():
+    printed = "# G\n\n## ERROR: The Python ssl extension was not compiled. Missing the OpenSSL lib?\n\nInstall it.\n"
+    assert matches(printed, "ERROR: The Python ssl extension was not compiled. Missing the OpenSSL lib?")
+    question = "# G\n\n## Why does the build fail with missing headers?\n\nInstall them.\n"
+    assert signatures_of(question) == []
+
+
+def test_port_in_an_address_is_not_an_http_status():
+    guide = ("# G\n\n## Webhook down\n\n```bash\n$ kubectl get endpoints injector\nNAME  ENDPOINTS  AGE\n"
+             "injector   10.48.6.108:15014,10.48.6.108:443   3d\n```\n")
+    assert not any("10.48.6.108" in signature for signature in signatures_of(guide))
+
+
 # --------------------------------------------------------------------------------------------------
 # Strictness
 # --------------------------------------------------------------------------------------------------
