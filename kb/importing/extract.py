@@ -30,6 +30,9 @@ _KLOG_PREFIX_RE = re.compile(r"^[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ [\w.-]+:\d
 # What is left of a klog header when a guide quotes the line from its source location on: "proxier.go:340] ".
 _SOURCE_LOCATION_RE = re.compile(r"^[\w.-]+\.[a-z]{1,5}:\d+\]\s+")
 _BRACKET_PREFIX_RE = re.compile(r"^(?:[A-Z]{4,5}|!!!) ?\[[\d:. ]+\] ")
+# Tornado's and traitlets' header (Jupyter, JupyterHub and other Tornado servers): a level letter, the time
+# and the logger: "[E 2026-03-01 10:22:01.512 ServerApp] ", "[W 260301 10:22:01 web:2246] ".
+_TORNADO_PREFIX_RE = re.compile(r"^\[[DIWEC] (?:\d{4}-\d\d-\d\d |\d{6} )?\d\d:\d\d:\d\d(?:[.,]\d+)?(?: [\w.:-]+){1,3}\]\s+")
 _PROMPT_RE = re.compile(r"^(\$|#|PS [^>]*>|[A-Z]:\\[^>]*>|\w+@[\w.-]+:[^$#]*[$#])\s")
 _SHELL_LANGS = {"bash", "sh", "shell", "zsh", "console", "terminal", "powershell", "pwsh", "ps", "ps1", "cmd",
                 "bat", "shell-session", "sh-session", "none"}
@@ -41,12 +44,13 @@ _ERROR_LEVEL_RE = re.compile(r"(?:^|\s)(?:[EWF]\d{4} \d\d:|(?:ERRO|WARN|FATA)\[|
 
 
 def without_log_header(line: str) -> str:
-    """A log line without its journald, klog or logrus header and timestamp; a level word stays."""
+    """A log line without its journald, klog, logrus or Tornado header and timestamp; a level word stays."""
     line = _SYSLOG_PREFIX_RE.sub("", line.strip())
     line = _DEBUG_PREFIX_RE.sub("", line)
     line = _KLOG_PREFIX_RE.sub("", line)
     line = _SOURCE_LOCATION_RE.sub("", line)
     line = _BRACKET_PREFIX_RE.sub("", line)
+    line = _TORNADO_PREFIX_RE.sub("", line)
     return signature_text(line)
 
 

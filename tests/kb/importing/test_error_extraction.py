@@ -208,6 +208,49 @@ def test_port_in_an_address_is_not_an_http_status():
     assert not any("10.48.6.108" in signature for signature in signatures_of(guide))
 
 
+def test_myst_directives_roles_targets_and_comments_are_unwrapped():
+    guide = "\n".join([
+        "# G", "", "(start-label)=", "## Server fails to start", "", "% a comment nobody sees", "",
+        "```{code-block} console", ":caption: the log", "$ jupyter lab",
+        "OSError: [Errno 98] Address already in use", "```", "",
+        "````{note}", ":class: dropdown", "Press {kbd}`Ctrl+C` and read {ref}`the proxy notes <proxy>`.", "",
+        "```bash", "lsof -i :8888", "```", "````", "",
+        ":::{admonition} If the page is blank", ":class: tip", "The log says `No module named 'notebookapp'`.", ":::",
+        "", "```{toctree}", ":maxdepth: 2", "install", "```", "",
+    ])
+    section = parse_guide(guide)[0]
+    body = section.body_markdown
+    assert "```console\n$ jupyter lab" in body and "```bash\nlsof" in body
+    for kept in ("Press `Ctrl+C` and read the proxy notes.", "If the page is blank", "The log says"):
+        assert kept in body
+    for gone in ("{note}", "{code-block}", ":caption:", ":class:", "{kbd}", "(start-label)=", "% a comment",
+                 "toctree", "install", ":::"):
+        assert gone not in body
+    assert "OSError: [Errno 98] Address already in use" in section.symptoms[0].signatures
+    assert matches(guide, "ModuleNotFoundError: No module named 'notebookapp'")
+
+
+def test_myst_error_directive_is_a_quoted_message_and_an_unknown_directive_stays_code():
+    guide = ("# G\n\n## Spawn\n\n```{error}\nSpawn failed: server did not respond in 30 seconds\n```\n\n"
+             "```{mermaid}\ngraph TD; failed-->retry\n```\n")
+    section = parse_guide(guide)[0]
+    assert "> Spawn failed: server did not respond in 30 seconds" in section.body_markdown
+    assert "```{mermaid}" in section.body_markdown
+    assert matches(guide, "[E 2026-03-01 10:22:01.512 JupyterHub] Spawn failed: server did not respond in 30 seconds")
+
+
+def test_role_syntax_inside_a_template_message_is_left_alone():
+    plain = strip_doc_syntax('"Database `{name}.{schema}` does not exist at `{host}`"')
+    assert plain == '"Database `{name}.{schema}` does not exist at `{host}`"'
+
+
+def test_tornado_log_header_is_not_part_of_the_message():
+    guide = ("# G\n\n## Config\n\n```\n[E 2026-03-01 10:22:01.512 ServerApp] Exception while loading config file"
+             "\n[I 10:22:02.001 NotebookApp] Serving notebooks from local directory\n```\n")
+    assert "Exception while loading config file" in signatures_of(guide)
+    assert matches(guide, "[E 250301 09:00:00 web:2246] Exception while loading config file")
+
+
 # --------------------------------------------------------------------------------------------------
 # Strictness
 # --------------------------------------------------------------------------------------------------
