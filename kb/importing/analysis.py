@@ -13,6 +13,7 @@ from .blocks import Block, blocks_of
 from .classify import heading_label_kind, label_kind
 from .extract import (
     INTRODUCES_OUTPUT_RE,
+    OUTPUT_LANGS,
     error_block_lines,
     looks_like_code,
     looks_like_error,
@@ -65,7 +66,6 @@ def add_symptom(symptoms: list[ParsedSymptom], new: ParsedSymptom) -> None:
     symptoms.append(new)
 
 
-_OUTPUT_LANG_RE = re.compile(r"^(?:text|txt|console|log|logs|output|plaintext|plain|error)\b", re.IGNORECASE)
 _ERROR_INTRO_RE = re.compile(r"\b(errors?|error messages?|fails? with|warns?|warnings?)\b[^.!?]{0,60}:\s*$", re.IGNORECASE)
 # Emphasis and code marks, but not the underscores inside names such as ERR_REQUIRE_ESM.
 _EMPHASIS_RE = re.compile(r"[*`]|(?<!\w)_+|_+(?!\w)")
@@ -91,6 +91,9 @@ def _blockquote_errors(source: str) -> list[str]:
             found += message_forms(message_of(plain))
         found += prose_error_strings(line)
     return found
+
+
+_MESSAGE_HEADER_RE = re.compile(r"\b(?:error|message)s?\b", re.IGNORECASE)
 
 
 def _table_columns(header: list[str]) -> tuple[int | None, int | None, int | None]:
@@ -196,8 +199,12 @@ def analyse_section(blocks: list[Block], *, title: str, is_problem: bool, headin
                         continue
                     cause = row[cause_col] if cause_col is not None and cause_col < len(row) else ""
                     symptom_title = row[symptom_col]
+                    # Under an "Error" or "Message" header the cell is the message itself; under "Symptom"
+                    # or "Problem" it describes one, and only what it quotes is a message.
+                    printed = (message_forms(symptom_title) if _MESSAGE_HEADER_RE.search(rows[0][symptom_col])
+                               and looks_like_error(symptom_title) and not looks_like_code(symptom_title) else [])
                     add_symptom(result.symptoms, ParsedSymptom(
-                        title=symptom_title, signatures=quoted_error_strings(symptom_title),
+                        title=symptom_title, signatures=quoted_error_strings(symptom_title) + printed,
                         description=f"Likely cause: {cause}" if cause else ""))
                     if fix_col is not None and fix_col < len(row) and row[fix_col]:
                         steps = row[fix_col] + (f"\n\nLikely cause: {cause}." if cause else "")
@@ -205,7 +212,7 @@ def analyse_section(blocks: list[Block], *, title: str, is_problem: bool, headin
                 continue
 
         if (block.kind == "fence" and mode not in ("lead", "symptoms", "solution", "workaround")
-                and (_OUTPUT_LANG_RE.match(block.info)
+                and ((block.info.split() or [""])[0].lower() in OUTPUT_LANGS
                      or (not block.info and INTRODUCES_OUTPUT_RE.search(previous_text)))):
             # Output shown while diagnosing or explaining a cause (not a script or a command): its error
             # lines are what a reader sees.

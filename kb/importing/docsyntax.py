@@ -20,6 +20,7 @@ and any other directive stays the fenced block it was.
 
 from __future__ import annotations
 
+import html
 import re
 
 _FENCE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
@@ -65,6 +66,10 @@ _MYST_ROLE_RE = re.compile(r"(?<![^\s(\[\"'“])\{(?P<role>[a-z][\w:+.-]*)\}`(?P
 _TEXT_ROLES = frozenset({"ref", "doc", "term", "abbr", "numref", "eq", "any", "download", "guilabel",
                          "menuselection", "sub-ref", "external"})
 _WIKI_LINK_RE = re.compile(r"\[\[(?:([^\]|\n]+)\|)?([^\]|\n]+)\]\]")
+# An HTML preformatted block, as docs write output by hand: "<pre>" ... "</pre>", often with <code> inside.
+_PRE_OPEN_RE = re.compile(r"^(?P<indent> {0,3})<pre\b[^<>]*>(?:\s*<code\b[^<>]*>)?(?P<rest>.*)$", re.IGNORECASE)
+_PRE_CLOSE_RE = re.compile(r"(?:</code>\s*)?</pre>", re.IGNORECASE)
+_TAG_RE = re.compile(r"</?[A-Za-z][^<>\n]*>")
 _DOCFX_ALERT_RE = re.compile(r"^([ \t]*>[ \t]*)\[!(?:NOTE|TIP|IMPORTANT|WARNING|CAUTION)\][ \t]*$", re.IGNORECASE)
 
 
@@ -104,6 +109,26 @@ def _body_has_fence(lines: list[str], start: int, indent: int) -> bool:
         if _FENCE_RE.match(line[indent:]):
             return True
     return False
+
+
+def _preformatted(lines: list[str], start: int) -> tuple[list[str], int] | None:
+    """The text of the <pre> block opened on line `start` as a reader sees it (tags gone, entities decoded),
+    and its last line; None when it is never closed."""
+    opened = _PRE_OPEN_RE.match(lines[start])
+    if opened is None:
+        return None
+    raw = [opened.group("rest"), *lines[start + 1:]]
+    for offset, line in enumerate(raw):
+        closed = _PRE_CLOSE_RE.search(line)
+        if closed:
+            text = [*raw[:offset], line[:closed.start()]]
+            return [html.unescape(_TAG_RE.sub("", item)) for item in text if item.strip()], start + offset
+    return None
+
+
+def _fence_for(text: list[str]) -> str:
+    """Backticks enough to fence `text` (more than any run of backticks inside it)."""
+    return "`" * max(3, 1 + max((len(run) for line in text for run in re.findall(r"`+", line)), default=0))
 
 
 def _closes(line: str, fence: str) -> bool:
@@ -198,12 +223,17 @@ class _Converter:
         if self.directives and self.directives[-1][1] and line.strip():
             self.out.append(f"> {_strip_inline(line)}")
             return
+        pre = _preformatted(self.lines, number)
+        if pre is not None:
+            text, last = pre
+            ticks = _fence_for(text)
+            self.out += [ticks, *text, ticks]
+            self.skip_until = last + 1
+            return
         shortcode = _CODE_SHORTCODE_RE.match(line)
         end = _code_shortcode_end(self.lines, number, shortcode.group("name")) if shortcode else None
         if shortcode and end is not None:
-            body = "\n".join(self.lines[number + 1:end])
-            ticks = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", body)), default=0))
-            self.shortcode_fence = shortcode.group("indent") + ticks
+            self.shortcode_fence = shortcode.group("indent") + _fence_for(self.lines[number + 1:end])
             self.out.append(self.shortcode_fence + (shortcode.group("lang") or ""))
             self.shortcode_end = end
             return

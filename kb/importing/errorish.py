@@ -42,6 +42,11 @@ _CODE_LINE_RE = re.compile(
 _ASSIGNMENT_RE = re.compile(r"^[\w.\[\]'\"]+\s*=[^=]")
 
 
+# What a tool prints after its own name, which a command never has there: "npm ERR! code ERESOLVE",
+# "npm WARN deprecated ...".
+_TOOL_LEVEL_RE = re.compile(r"^\s+(?:ERR!|ERROR|WARN|error|warn|warning|fatal)(?::|\s|$)")
+
+
 # A command piped into another ("dmesg | grep -i killed"): a shell line whatever its first word.
 _PIPELINE_RE = re.compile(r"\s\|\s*(?:grep|egrep|awk|sed|head|tail|sort|uniq|wc|less|xargs|tee|jq)\b")
 
@@ -51,7 +56,8 @@ def looks_like_code(line: str) -> bool:
     if _CODE_LINE_RE.match(stripped) or _ASSIGNMENT_RE.match(stripped) or _PIPELINE_RE.search(stripped):
         return True
     first = re.split(r"[\s(]", stripped, maxsplit=1)[0]
-    return first.lower() in _SHELL_COMMANDS and not stripped[len(first):].startswith(":")
+    rest = stripped[len(first):]
+    return first.lower() in _SHELL_COMMANDS and not rest.startswith(":") and not _TOOL_LEVEL_RE.match(rest)
 
 
 def looks_like_error(line: str) -> bool:

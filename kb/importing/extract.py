@@ -10,7 +10,11 @@ from .blocks import Block
 from .errorish import looks_like_code, looks_like_error, unique
 from .forms import message_forms, quotable_part
 
-_PLAIN_FENCE_LANGS = {"", "text", "txt", "console", "log", "logs", "output", "plaintext", "plain", "error"}
+# Blocks of output: plain text, logs, and output by another name (Python tracebacks, captured streams).
+OUTPUT_LANGS = frozenset({"text", "txt", "console", "log", "logs", "output", "plaintext", "plain", "error", "pytb",
+                          "py3tb", "traceback", "stacktrace", "stderr", "stdout", "ansi", "nohighlight",
+                          "no-highlight"})
+_PLAIN_FENCE_LANGS = OUTPUT_LANGS | {""}
 
 
 _TIMESTAMP_RE = re.compile(
@@ -35,7 +39,11 @@ _BRACKET_PREFIX_RE = re.compile(r"^(?:[A-Z]{4,5}|!!!) ?\[[\d:. ]+\] ")
 _TORNADO_PREFIX_RE = re.compile(r"^\[[DIWEC] (?:\d{4}-\d\d-\d\d |\d{6} )?\d\d:\d\d:\d\d(?:[.,]\d+)?(?: [\w.:-]+){1,3}\]\s+")
 _PROMPT_RE = re.compile(r"^(\$|#|PS [^>]*>|[A-Z]:\\[^>]*>|\w+@[\w.-]+:[^$#]*[$#])\s")
 _SHELL_LANGS = {"bash", "sh", "shell", "zsh", "console", "terminal", "powershell", "pwsh", "ps", "ps1", "cmd",
-                "bat", "shell-session", "sh-session", "none"}
+                "bat", "shell-session", "sh-session", "none", "pycon", "ipython", "ipython3", "python-console"}
+# A line that only output prints, whatever the block's language tag says: an exception and its message
+# ("ModuleNotFoundError: No module named 'x'" in a python block, "Uncaught TypeError: ..." in a js one).
+_EXCEPTION_LINE_RE = re.compile(
+    r"^(?:Uncaught |Unhandled )?(?:[A-Za-z_]\w*\.)*(?:[A-Z]\w*)?(?:Error|Exception)(?: \[[^\]\n]*\])?: \S+ \S")
 
 
 _DEBUG_PREFIX_RE = re.compile(r"^(?:debug|trace|info)\d?: ", re.IGNORECASE)
@@ -173,6 +181,9 @@ def error_block_lines(block: Block, *, is_problem: bool, introduced: bool = Fals
             taken += bool(messages)
             if taken >= MAX_BLOCK_MESSAGES:
                 break
+    else:
+        found += [message for line in lines if line not in whole and _EXCEPTION_LINE_RE.match(line)
+                  for message in _line_messages(line)]
     for line in whole:
         found += message_forms(without_log_header(line))[1:] + message_forms(message_of(line))
         found += _column_messages(line)

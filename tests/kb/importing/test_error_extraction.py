@@ -251,6 +251,45 @@ def test_tornado_log_header_is_not_part_of_the_message():
     assert matches(guide, "[E 250301 09:00:00 web:2246] Exception while loading config file")
 
 
+def test_exception_line_in_a_code_block_of_any_language_is_a_message():
+    guide = ('# G\n\n## Import fails\n\n```python\n>>> import foo\nTraceback (most recent call last):\n'
+             '  File "<stdin>", line 1, in <module>\nModuleNotFoundError: No module named \'foo\'\n```\n\n'
+             '```js\n// in the console:\nError: Cannot find module \'react-native-screens\'\n```\n\n'
+             '```ts\ninterface Result {\n  Error: ErrorType;\n}\n```\n')
+    signatures = signatures_of(guide)
+    assert "ModuleNotFoundError: No module named 'foo'" in signatures
+    assert "Error: Cannot find module 'react-native-screens'" in signatures
+    assert not any("ErrorType" in signature for signature in signatures)
+
+
+def test_traceback_block_is_output():
+    guide = ('# G\n\n## Kernel dies\n\n```pytb\nTraceback (most recent call last):\n  File "/x/y.py", line 3\n'
+             "ImportError: DLL load failed while importing libzmq: The specified module could not be found.\n```\n")
+    assert matches(guide, "ImportError: DLL load failed while importing libzmq: The specified module could not be found.")
+
+
+def test_a_tool_printing_its_level_after_its_name_is_output_not_a_command():
+    guide = "# G\n\n## Install\n\n```\nnpm ERR! code ERESOLVE\nnpm ERR! ERESOLVE unable to resolve dependency tree\n```\n"
+    assert matches(guide, "npm ERR! ERESOLVE unable to resolve dependency tree")
+    assert not matches("# G\n\n## Install\n\n```\nnpm install --force\n```\n", "npm install --force")
+
+
+def test_cell_under_an_error_header_is_the_message_and_under_a_symptom_header_a_description():
+    guide = ("# G\n\n## Screens do not render\n\n| Error | Fix |\n|---|---|\n"
+             "| `Invariant Violation: requireNativeComponent: \"RNSScreen\" was not found` | Rebuild |\n\n"
+             "## Slow pages\n\n| Symptom | Fix |\n|---|---|\n| Pages fail to load quickly | Cache |\n")
+    assert matches(guide, 'Invariant Violation: requireNativeComponent: "RNSScreen" was not found')
+    assert "Pages fail to load quickly" not in signatures_of(guide)
+
+
+def test_html_preformatted_block_is_read_as_a_code_block():
+    guide = ("# G\n\n## Browser\n\n<pre><code>Uncaught TypeError: Cannot read properties of undefined "
+             "(reading &#39;map&#39;)\n    at List (&lt;anonymous&gt;)</code></pre>\n")
+    section = parse_guide(guide)[0]
+    assert "```\nUncaught TypeError" in section.body_markdown and "<pre>" not in section.body_markdown
+    assert matches(guide, "Uncaught TypeError: Cannot read properties of undefined (reading 'map')")
+
+
 # --------------------------------------------------------------------------------------------------
 # Strictness
 # --------------------------------------------------------------------------------------------------
