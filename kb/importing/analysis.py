@@ -12,12 +12,14 @@ from dataclasses import dataclass, field
 from .blocks import Block, blocks_of
 from .classify import heading_label_kind, label_kind
 from .extract import (
+    ERROR_LABEL_RE,
     INTRODUCES_OUTPUT_RE,
     OUTPUT_LANGS,
     error_block_lines,
     looks_like_code,
     looks_like_error,
     message_of,
+    printed_line_messages,
     prose_error_strings,
     quoted_error_strings,
     risk_for,
@@ -140,13 +142,18 @@ def analyse_section(blocks: list[Block], *, title: str, is_problem: bool, headin
         quoting = mode not in ("solution", "workaround")  # a fix's quotes are commands and values
         if block.kind == "paragraph":
             prose_errors += prose_error_strings(block.source) if quoting else []
+            prose_errors += [form for line in block.lines if quoting and not line.label
+                             for form in printed_line_messages(line.plain)]
             for line in block.lines:
                 kind = label_kind(line.label) if line.label else None
                 if kind:
                     mode, current = kind, None
                     if kind == "symptoms" and line.rest:
+                        # "**Error message:** Bind for ... failed": after an error label the text is the message.
+                        printed = (message_forms(line.rest) if ERROR_LABEL_RE.match(line.label or "")
+                                   and looks_like_error(line.rest) and not looks_like_code(line.rest) else [])
                         add_symptom(result.symptoms, ParsedSymptom(
-                            title=line.rest, signatures=quoted_error_strings(line.rest_source)))
+                            title=line.rest, signatures=quoted_error_strings(line.rest_source) + printed))
                     elif kind in ("solution", "workaround"):
                         label_word = "Workaround" if kind == "workaround" else "Solution"
                         if line.rest:

@@ -92,6 +92,7 @@ def clean_heading(text: str) -> tuple[str, str, bool]:
 
 _PRINTED_PREFIX_RE = re.compile(r"^(?:error|fatal|warning|err|warn)\s*:\s", re.IGNORECASE)
 _DASH_SPLIT_RE = re.compile(r"\s+[-–—]\s+")
+_PLACE_PREFIX_RE = re.compile(r"^[A-Z][\w.+-]*(?: [A-Z0-9][\w.+-]*)?:\s+(?P<rest>\S.*)$")
 _NOT_A_MESSAGE_RE = re.compile(
     r"^(how|why|what|when|where|which|who|can|could|should|is|are|do|does|did|i|i'm|my|we|you|using|about)\b",
     re.IGNORECASE)
@@ -113,6 +114,9 @@ def heading_messages(plain: str) -> list[str]:
     # "Build failed - bad interpreter: Permission denied": what the author says failed, then the message.
     parts += [side.strip().strip("\"“”'").strip() for part in parts for side in _DASH_SPLIT_RE.split(part)[1:]
               if len(side.split()) >= 3]
+    # "macOS: Library not loaded: libssl.1.1.dylib": where it happens, then the message.
+    parts += [match.group("rest") for part in list(parts) if (match := _PLACE_PREFIX_RE.match(part))
+              and not _PRINTED_PREFIX_RE.match(part) and len(match.group("rest").split()) >= 3]
     return unique([part for part in parts if part and re.search(r"[A-Za-z]", part)])
 
 

@@ -70,6 +70,10 @@ _WIKI_LINK_RE = re.compile(r"\[\[(?:([^\]|\n]+)\|)?([^\]|\n]+)\]\]")
 _PRE_OPEN_RE = re.compile(r"^(?P<indent> {0,3})<pre\b[^<>]*>(?:\s*<code\b[^<>]*>)?(?P<rest>.*)$", re.IGNORECASE)
 _PRE_CLOSE_RE = re.compile(r"(?:</code>\s*)?</pre>", re.IGNORECASE)
 _TAG_RE = re.compile(r"</?[A-Za-z][^<>\n]*>")
+# A collapsible block: "<details>" goes, its "<summary>" line is the bold line a reader sees.
+_DETAILS_RE = re.compile(r"^[ \t]*</?details\b[^<>]*>[ \t]*$", re.IGNORECASE)
+_SUMMARY_RE = re.compile(r"^[ \t]*(?:<details\b[^<>]*>[ \t]*)?<summary\b[^<>]*>(?P<text>.*?)</summary>[ \t]*$",
+                         re.IGNORECASE)
 _DOCFX_ALERT_RE = re.compile(r"^([ \t]*>[ \t]*)\[!(?:NOTE|TIP|IMPORTANT|WARNING|CAUTION)\][ \t]*$", re.IGNORECASE)
 
 
@@ -256,6 +260,14 @@ class _Converter:
         if _MDX_IMPORT_RE.match(line) or _COMPONENT_LINE_RE.match(line) or _MYST_TARGET_RE.match(line) or (
                 _MYST_COMMENT_RE.match(line)):
             self.out.append("")
+            return
+        if _DETAILS_RE.match(line):
+            self.out.append("")
+            return
+        summary = _SUMMARY_RE.match(line)
+        if summary:
+            text = html.unescape(_TAG_RE.sub("", summary.group("text"))).strip()
+            self.out += ["", f"**{_strip_inline(text)}**" if text else "", ""]
             return
         alert = _DOCFX_ALERT_RE.match(line)
         if alert:

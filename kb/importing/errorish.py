@@ -19,7 +19,10 @@ _ERRORISH_RE = re.compile(
     r"|\be(?:acces|perm|noent|nospc|mfile|exist|again|busy|pipe|connreset|timedout|hostunreach|notempty)\b"
     r"|outdated|out of date|too old|is not (?:a function|an object|defined|a constructor|iterable)"
     r"|not installed|not available|\bno \w+ (?:available|found|specified|provided|configured)\b|unresponsive|could not be|can ?not be|\bbad (?:interpreter|request|gateway|substitution|file|magic|address)"
-    r"|\bhas no (?:\w+ )?(?:attribute|member|property|method|field)",
+    r"|\bhas no (?:\w+ )?(?:attribute|member|property|method|field)"
+    r"|not (?:loaded|initiali[sz]ed|trusted)|(?:doesn't|don't|do not) exist|\bdied\b|\billegal\b|\bundefined\b"
+    r"|non-zero exit|exit (?:code|status) [1-9]|did(?:n't| not) respond|no response|already allocated|\bambiguous\b"
+    r"|disallowed|prohibited",
     re.IGNORECASE,
 )
 _LOG_LINE_RE = re.compile(r"^\[?(ERROR|WARN(ING)?|FATAL|CRITICAL|INFO|DEBUG|E|W)\b[\]:]", re.IGNORECASE)

@@ -8,7 +8,7 @@ from ..matching.masking import strip_log_prefix
 from ..models import Risk
 from .blocks import Block
 from .errorish import looks_like_code, looks_like_error, unique
-from .forms import message_forms, quotable_part
+from .forms import heading_message_forms, message_forms, quotable_part
 
 # Blocks of output: plain text, logs, and output by another name (Python tracebacks, captured streams).
 OUTPUT_LANGS = frozenset({"text", "txt", "console", "log", "logs", "output", "plaintext", "plain", "error", "pytb",
@@ -263,6 +263,29 @@ def _introduced(text: str, start: int, end: int | None = None) -> bool:
     the quote ending at `end` is named as one ("the `Module "fs" has been externalized` warning")."""
     return bool(_INTRODUCED_RE.search(text[max(0, start - 40):start])
                 or (end is not None and _NAMED_AFTER_RE.match(text[end:end + 20])))
+
+
+# A line of prose that is the message, as printed ("Error: Bind for 0.0.0.0:8080 failed: port is already
+# allocated.") or after a label that says so ("Error message: ...", "The exact error is: ...").
+_PRINTED_LINE_RE = re.compile(r"^(?:error|fatal)\s*:\s+\S", re.IGNORECASE)
+ERROR_LABEL_RE = re.compile(
+    r"^(?:the )?(?:full |exact |complete )?(?:(?:error|exception)(?: message| text| output)?|message)"
+    r"(?: is| reads| says| was)?$", re.IGNORECASE)
+_LABELLED_LINE_RE = re.compile(r"^(?P<label>[^:]{5,40}):\s+(?P<message>\S.*)$")
+
+
+def printed_line_messages(plain: str) -> list[str]:
+    """The message a line of prose is, or names after an error label; [] for any other line. The full stop
+    that ends the sentence is the author's, not the message's."""
+    plain = re.sub(r"(?<=\w)\.$", "", plain.strip())
+    if len(plain) > 400 or looks_like_code(plain):
+        return []
+    if _PRINTED_LINE_RE.match(plain) and looks_like_error(plain[plain.index(":") + 1:]):
+        return heading_message_forms(plain)
+    labelled = _LABELLED_LINE_RE.match(plain)
+    if labelled and ERROR_LABEL_RE.match(labelled.group("label").strip()) and looks_like_error(labelled.group("message")):
+        return message_forms(labelled.group("message"))
+    return []
 
 
 def prose_error_strings(text: str) -> list[str]:

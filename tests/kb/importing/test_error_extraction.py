@@ -290,6 +290,30 @@ def test_html_preformatted_block_is_read_as_a_code_block():
     assert matches(guide, "Uncaught TypeError: Cannot read properties of undefined (reading 'map')")
 
 
+def test_heading_names_its_message_after_where_it_happens():
+    guide = "# G\n\n## macOS: Library not loaded: libssl.1.1.dylib\n\nInstall OpenSSL 1.1.\n"
+    assert matches(guide, "dyld[4711]: Library not loaded: libssl.1.1.dylib")
+    assert "Library not loaded: libssl.1.1.dylib" in signatures_of(guide)
+
+
+def test_summary_of_a_collapsible_block_is_read_as_bold_text():
+    guide = ('# G\n\n## FAQ\n\n<details>\n<summary>Why do I see "Cannot connect to the Docker daemon at '
+             'unix:///var/run/docker.sock"?</summary>\n\nStart the VM first.\n\n</details>\n')
+    section = parse_guide(guide)[0]
+    assert "<summary>" not in section.body_markdown and "**Why do I see" in section.body_markdown
+    assert matches(guide, "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is it running?")
+
+
+def test_prose_line_that_is_a_printed_error_or_follows_an_error_label_is_a_message():
+    guide = ("# G\n\n## Ports\n\nError message: Bind for 0.0.0.0:8080 failed: port is already allocated.\n\n"
+             "## Pulls\n\n**Error:** manifest for app:latest not found\n\n## Builds\n\n"
+             "fatal: unable to access the repository, check the proxy\n\n## Notes\n\nWarning: this deletes the volume.\n")
+    assert matches(guide, "docker: Error response from daemon: Bind for 0.0.0.0:9090 failed: port is already allocated")
+    assert matches(guide, "Error response from daemon: manifest for app:latest not found: manifest unknown")
+    assert "fatal: unable to access the repository, check the proxy" in signatures_of(guide)
+    assert not any("deletes the volume" in signature for signature in signatures_of(guide))
+
+
 # --------------------------------------------------------------------------------------------------
 # Strictness
 # --------------------------------------------------------------------------------------------------
