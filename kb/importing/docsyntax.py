@@ -74,6 +74,8 @@ _TAG_RE = re.compile(r"</?[A-Za-z][^<>\n]*>")
 _DETAILS_RE = re.compile(r"^[ \t]*</?details\b[^<>]*>[ \t]*$", re.IGNORECASE)
 _SUMMARY_RE = re.compile(r"^[ \t]*(?:<details\b[^<>]*>[ \t]*)?<summary\b[^<>]*>(?P<text>.*?)</summary>[ \t]*$",
                          re.IGNORECASE)
+# Inline code written as HTML, which Markdown would read as a tag: "<code>Error: spawn EACCES</code>".
+_INLINE_CODE_TAG_RE = re.compile(r"<code>([^<>`\n]+)</code>", re.IGNORECASE)
 _DOCFX_ALERT_RE = re.compile(r"^([ \t]*>[ \t]*)\[!(?:NOTE|TIP|IMPORTANT|WARNING|CAUTION)\][ \t]*$", re.IGNORECASE)
 
 
@@ -89,6 +91,7 @@ def _strip_inline(line: str) -> str:
     line = _LIQUID_RE.sub("", line)
     line = _HTML_ANCHOR_RE.sub("", line)
     line = _MYST_ROLE_RE.sub(_role_text, line)
+    line = _INLINE_CODE_TAG_RE.sub(lambda m: f"`{html.unescape(m.group(1))}`", line)
     line = _WIKI_LINK_RE.sub(lambda m: m.group(1) or m.group(2), line)
     if line.lstrip().startswith("#"):
         line = _HEADING_ANCHOR_RE.sub("", line)

@@ -314,6 +314,12 @@ def test_prose_line_that_is_a_printed_error_or_follows_an_error_label_is_a_messa
     assert not any("deletes the volume" in signature for signature in signatures_of(guide))
 
 
+def test_inline_code_written_as_html_is_inline_code():
+    guide = "# G\n\n## Spawn\n\nThe app exits with <code>Error: spawn EACCES &amp; nothing else</code> on start.\n"
+    assert "`Error: spawn EACCES & nothing else`" in parse_guide(guide)[0].body_markdown
+    assert "Error: spawn EACCES & nothing else" in signatures_of(guide)
+
+
 # --------------------------------------------------------------------------------------------------
 # Strictness
 # --------------------------------------------------------------------------------------------------
