@@ -215,6 +215,28 @@ def unclosed_quote(text: str) -> str:
     return match.group(1).strip() if match else ""
 
 
+def nested_quotes(text: str) -> list[str]:
+    """Quotes that hold quotes of their own, with the same marks: 'a warning about "Unable to get an update
+    from the "stable" chart repository"' -> 'Unable to get an update from the "stable" chart repository'.
+    A mark after a space (or at the start) and before a word opens a quote; one after a word closes it."""
+    found: list[str] = []
+    opened: list[int] = []
+    nested = False
+    for match in re.finditer(r'"', text):
+        at = match.start()
+        before, after = text[at - 1:at] if at else " ", text[at + 1:at + 2] or " "
+        if (before.isspace() or before in "([{:") and not after.isspace():
+            opened.append(at)
+        elif opened and not before.isspace():
+            start = opened.pop()
+            if opened:
+                nested = True
+            elif nested:
+                found.append(text[start + 1:at].strip())
+                nested = False
+    return [quote for quote in found if 4 <= len(quote) <= 600]
+
+
 def quoted_error_strings(text: str) -> list[str]:
     """Error strings a sentence names: "Connection refused" errors, `uv: command not found`,
     ImagePullBackOff, 429 Too Many Requests."""
@@ -224,6 +246,7 @@ def quoted_error_strings(text: str) -> list[str]:
     unclosed = unclosed_quote(text)
     if unclosed and looks_like_error(unclosed):
         found += message_forms(unclosed)
+    found += [form for quote in nested_quotes(text) if looks_like_error(quote) for form in message_forms(quote)]
     found += [_quoted(m).strip() for m in _SINGLE_QUOTED_RE.finditer(text) if " " in _quoted(m)]
     found += [form for m in _CODE_SPAN_RE.finditer(text) if looks_like_error(m.group(1))
               for form in message_forms(m.group(1))]
@@ -306,6 +329,7 @@ def prose_error_strings(text: str) -> list[str]:
         whole = m.start() <= 1 and m.end() >= len(stripped) - 1
         if whole or looks_like_error(m.group(1)) or _introduced(text, m.start(), m.end()):
             found += message_forms(m.group(1))
+    found += [form for quote in nested_quotes(text) if looks_like_error(quote) for form in message_forms(quote)]
     found += [_quoted(m).strip() for m in _SINGLE_QUOTED_RE.finditer(text)
               if " " in _quoted(m) and looks_like_error(_quoted(m))]
     found += [m.group(1).strip() for m in _ITALIC_RE.finditer(text) if " " in m.group(1) and looks_like_error(m.group(1))]

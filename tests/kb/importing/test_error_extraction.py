@@ -320,6 +320,14 @@ def test_inline_code_written_as_html_is_inline_code():
     assert "Error: spawn EACCES & nothing else" in signatures_of(guide)
 
 
+def test_quote_holding_quotes_of_its_own_is_one_message():
+    guide = ('# G\n\n## I am getting a warning about "Unable to get an update from the "stable" chart repository"\n\n'
+             'Remove the repository.\n\n## Names\n\nThe "foo" and "bar" jobs failed.\n')
+    signatures = signatures_of(guide)
+    assert 'Unable to get an update from the "stable" chart repository' in signatures
+    assert not any('foo" and "bar' in signature for signature in signatures)
+
+
 # --------------------------------------------------------------------------------------------------
 # Strictness
 # --------------------------------------------------------------------------------------------------
