@@ -93,9 +93,10 @@ def clean_heading(text: str) -> tuple[str, str, bool]:
 _PRINTED_PREFIX_RE = re.compile(r"^(?:error|fatal|warning|err|warn)\s*:\s", re.IGNORECASE)
 _DASH_SPLIT_RE = re.compile(r"\s+[-–—]\s+")
 _PLACE_PREFIX_RE = re.compile(r"^[A-Z][\w.+-]*(?: [A-Z0-9][\w.+-]*)?:\s+(?P<rest>\S.*)$")
+# Words that open a question or a description; "Can't connect to ..." and "Could not resolve host" are messages.
 _NOT_A_MESSAGE_RE = re.compile(
-    r"^(how|why|what|when|where|which|who|can|could|should|is|are|do|does|did|i|i'm|my|we|you|using|about)\b",
-    re.IGNORECASE)
+    r"^(how|why|what|when|where|which|who|can(?!'t| ?not)|could(?! ?not)|should|is|are|do|does|did|i|i'm|my|we"
+    r"|you|using|about)\b", re.IGNORECASE)
 
 
 def heading_messages(plain: str) -> list[str]:
