@@ -36,14 +36,21 @@ _SOURCE_LOCATION_RE = re.compile(r"^[\w.-]+\.[a-z]{1,5}:\d+\]\s+")
 _BRACKET_PREFIX_RE = re.compile(r"^(?:[A-Z]{4,5}|!!!) ?\[[\d:. ]+\] ")
 # Tornado's and traitlets' header (Jupyter, JupyterHub and other Tornado servers): a level letter, the time
 # and the logger: "[E 2026-03-01 10:22:01.512 ServerApp] ", "[W 260301 10:22:01 web:2246] ".
+# Where a compiler or Python's warnings put a diagnostic: "src/tls.c:3:10: fatal error: ...",
+# "/usr/lib/python3/x.py:12: DeprecationWarning: ...".
+_DIAGNOSTIC_LOCATION_RE = re.compile(
+    r"^[\w./\\-]+\.\w{1,5}:\d+(?::\d+)?: (?=(?:fatal )?error: |warning: |[A-Z]\w*(?:Warning|Error): )")
 _TORNADO_PREFIX_RE = re.compile(r"^\[[DIWEC] (?:\d{4}-\d\d-\d\d |\d{6} )?\d\d:\d\d:\d\d(?:[.,]\d+)?(?: [\w.:-]+){1,3}\]\s+")
 _PROMPT_RE = re.compile(r"^(\$|#|PS [^>]*>|[A-Z]:\\[^>]*>|\w+@[\w.-]+:[^$#]*[$#])\s")
 _SHELL_LANGS = {"bash", "sh", "shell", "zsh", "console", "terminal", "powershell", "pwsh", "ps", "ps1", "cmd",
                 "bat", "shell-session", "sh-session", "none", "pycon", "ipython", "ipython3", "python-console"}
-# A line that only output prints, whatever the block's language tag says: an exception and its message
-# ("ModuleNotFoundError: No module named 'x'" in a python block, "Uncaught TypeError: ..." in a js one).
+# A line that only output prints, whatever the block's language tag says: an exception or warning and its
+# message ("ModuleNotFoundError: No module named 'x'" in a python block, "Uncaught TypeError: ..." in a js one,
+# Java's "Exception in thread "main" ...", a Go or Rust panic, a compiler's "file.c:3:10: fatal error: ...").
 _EXCEPTION_LINE_RE = re.compile(
-    r"^(?:Uncaught |Unhandled )?(?:[A-Za-z_]\w*\.)*(?:[A-Z]\w*)?(?:Error|Exception)(?: \[[^\]\n]*\])?: \S+ \S")
+    r"^(?:[\w./-]+:\d+(?::\d+)?: )?(?:Uncaught |Unhandled |Caused by: |Exception in thread \"[^\"\n]*\" )?"
+    r"(?:[A-Za-z_]\w*\.)*(?:[A-Z]\w*)?(?:Error|Exception|Warning)(?: \[[^\]\n]*\])?: \S+ \S"
+    r"|^panic: \S+ \S|^thread '[^'\n]*' panicked at|^[\w./-]+:\d+(?::\d+)?: (?:fatal )?error: \S")
 
 
 _DEBUG_PREFIX_RE = re.compile(r"^(?:debug|trace|info)\d?: ", re.IGNORECASE)
@@ -52,13 +59,15 @@ _ERROR_LEVEL_RE = re.compile(r"(?:^|\s)(?:[EWF]\d{4} \d\d:|(?:ERRO|WARN|FATA)\[|
 
 
 def without_log_header(line: str) -> str:
-    """A log line without its journald, klog, logrus or Tornado header and timestamp; a level word stays."""
+    """A log line without its journald, klog, logrus or Tornado header, timestamp or source location; a level
+    word stays."""
     line = _SYSLOG_PREFIX_RE.sub("", line.strip())
     line = _DEBUG_PREFIX_RE.sub("", line)
     line = _KLOG_PREFIX_RE.sub("", line)
     line = _SOURCE_LOCATION_RE.sub("", line)
     line = _BRACKET_PREFIX_RE.sub("", line)
     line = _TORNADO_PREFIX_RE.sub("", line)
+    line = _DIAGNOSTIC_LOCATION_RE.sub("", line)
     return signature_text(line)
 
 

@@ -336,6 +336,20 @@ def test_heading_that_says_it_cannot_is_a_message_and_one_that_asks_is_not():
     assert not any("replica" in signature for signature in signatures_of(guide))
 
 
+def test_panics_java_exceptions_and_compiler_diagnostics_in_code_blocks_are_messages():
+    guide = "\n".join([
+        "# G", "", "## Crash", "", "```go", "panic: runtime error: invalid memory address or nil pointer dereference",
+        "```", "", "```java", 'Exception in thread "main" java.lang.OutOfMemoryError: Java heap space',
+        "\tat com.example.App.main(App.java:10)", "```", "", "```c", "#include <openssl/ssl.h>",
+        "src/tls.c:3:10: fatal error: 'openssl/ssl.h' file not found", "```", "", "```python", "import imp",
+        "/usr/lib/python3/x.py:12: DeprecationWarning: the imp module is deprecated in favour of importlib", "```", "",
+    ])
+    assert matches(guide, "panic: runtime error: invalid memory address or nil pointer dereference")
+    assert matches(guide, 'Exception in thread "main" java.lang.OutOfMemoryError: Java heap space')
+    assert matches(guide, "lib/crypto.c:7:10: fatal error: 'openssl/ssl.h' file not found")
+    assert "DeprecationWarning: the imp module is deprecated in favour of importlib" in signatures_of(guide)
+
+
 # --------------------------------------------------------------------------------------------------
 # Strictness
 # --------------------------------------------------------------------------------------------------
