@@ -44,7 +44,7 @@ _ERROR_ADMONITIONS = frozenset({"error", "failure", "fail"})
 _CODE_SHORTCODE_RE = re.compile(
     r"^(?P<indent>[ \t]*)\{\{[<%]-?\s*(?P<name>highlight|text)(?:\s+\"?(?P<lang>[\w+#.-]+)\"?)?(?:\s[^\n]*?)?\s*-?[%>]\}\}[ \t]*$")
 # MyST directives: ```{name} argument / :::{name} argument, then optional ":key: value" lines or a "---" block.
-_MYST_FENCE_RE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,}|:{3,})\{(?P<name>[\w:.-]+)\}[ \t]*(?P<arg>[^\n]*?)[ \t]*$")
+_MYST_FENCE_RE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,}|:{3,})\{(?P<name>[\w:.-]+)\}[ \t]*(?P<arg>[^\n]*?)[ \t]*$")
 _MYST_OPTION_RE = re.compile(r"^[ \t]*:[\w-]+:(?:[ \t].*)?$")
 _MYST_CODE = frozenset({"code", "code-block", "sourcecode", "code-cell"})
 # Directives whose content is Markdown the reader sees (admonitions, tabs, cards, dropdowns, figures).
@@ -177,7 +177,7 @@ class _Converter:
         self.fence: str | None = None  # inside fenced code: its fence
         self.dedent: int | None = None  # inside an MkDocs admonition body: how far its lines are indented
         self.quoted = False  # that body is an error message, written out as a blockquote
-        self.shortcode_end: int | None = None  # inside a code shortcode: the line that closes it
+        self.shortcode_end: int | None = None  # inside a code shortcode or directive: the line that closes it
         self.shortcode_fence = ""
         self.skip_until = 0  # a directive's option lines are markup
         self.directives: list[tuple[int, bool]] = []  # open MyST prose directives: closing line, quoted
@@ -287,10 +287,14 @@ class _Converter:
         """Write out the MyST directive opened on line `number`; False when it stays a fenced block."""
         name, fence = myst.group("name").lower(), myst.group("fence")
         if name in _MYST_CODE and fence[0] != ":":
-            self.fence = fence
+            start = _myst_options_end(self.lines, number + 1)
+            close = next((n for n in range(start, len(self.lines)) if _closes(self.lines[n], fence)), None)
+            if close is None:
+                return False
             language = myst.group("arg").split()[0] if myst.group("arg") else ""
-            self.out.append(myst.group("indent") + fence + language)
-            self.skip_until = _myst_options_end(self.lines, number + 1)
+            self.shortcode_fence = myst.group("indent") + fence
+            self.out.append(self.shortcode_fence + language)
+            self.skip_until, self.shortcode_end = start, close
             return True
         if name in _MYST_HIDDEN:
             close = _myst_close(self.lines, number + 1, fence)

@@ -230,6 +230,15 @@ def test_myst_directives_roles_targets_and_comments_are_unwrapped():
     assert matches(guide, "ModuleNotFoundError: No module named 'notebookapp'")
 
 
+def test_myst_directive_inside_a_list_item_is_unwrapped_and_the_rest_of_the_guide_stays_intact():
+    plain = strip_doc_syntax("1. Run it:\n\n    ```{code-block} console\n    :caption: x\n    $ jupyter lab\n"
+                             "    OSError: [Errno 98] Address already in use\n    ```\n\n2. Then:\n\n"
+                             "   ```{warning}\n   It may say `Permission denied`.\n   ```\n\n## Next\n\nText.\n")
+    assert "    ```console\n    $ jupyter lab" in plain and ":caption:" not in plain
+    assert "{warning}" not in plain and "   It may say `Permission denied`." in plain
+    assert plain.endswith("## Next\n\nText.\n")
+
+
 def test_myst_error_directive_is_a_quoted_message_and_an_unknown_directive_stays_code():
     guide = ("# G\n\n## Spawn\n\n```{error}\nSpawn failed: server did not respond in 30 seconds\n```\n\n"
              "```{mermaid}\ngraph TD; failed-->retry\n```\n")
