@@ -168,7 +168,8 @@ def analyse_section(blocks: list[Block], *, title: str, is_problem: bool, headin
                     lead_text.append(line.plain)
                 elif mode == "symptoms" and line.plain:
                     add_symptom(result.symptoms, ParsedSymptom(
-                        title=line.plain, signatures=quoted_error_strings(line.source)))
+                        title=line.plain, signatures=quoted_error_strings(line.source)
+                        + printed_line_messages(line.plain)))
                 elif mode in ("solution", "workaround"):
                     current = current or start_default(label_word)
                     current.steps.append(line.source)
@@ -243,7 +244,8 @@ def analyse_section(blocks: list[Block], *, title: str, is_problem: bool, headin
             elif block.kind == "list" and mode == "symptoms":
                 for item in block.items:
                     add_symptom(result.symptoms, ParsedSymptom(
-                        title=item.plain, signatures=quoted_error_strings(item.source.split("\n", 1)[0])))
+                        title=item.plain, signatures=quoted_error_strings(item.source.split("\n", 1)[0])
+                        + printed_line_messages(item.plain)))
             continue
 
         if mode in ("solution", "workaround"):
