@@ -362,7 +362,7 @@ def test_panics_java_exceptions_and_compiler_diagnostics_in_code_blocks_are_mess
 def test_symptom_item_that_is_a_printed_error_is_a_message():
     guide = ("# G\n\n## Pulls fail\n\n### Symptoms\n\n- Error: manifest for app:latest not found\n"
              "- The deploy hangs\n\n### Solution\n\nTag the image.\n")
-    assert matches(guide, "Error response from daemon: manifest for app:1.2 not found: manifest unknown")
+    assert matches(guide, "Error response from daemon: manifest for app:latest not found: manifest unknown")
     assert "The deploy hangs" not in signatures_of(guide)
 
 
