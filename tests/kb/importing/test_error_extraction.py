@@ -191,7 +191,7 @@ def test_wrapped_output_lines_are_joined_but_script_lines_stay_apart():
 
 
 def test_heading_names_its_message_after_a_dash():
-    guide = "# G\n\n## Build failed - bad interpreter: Permission denied\n\nMount /tmp with exec.\n"
+    guide = "# G\n\n## Build failed - bad interpreter: Permission denied\n\nMount the build directory with exec.\n"
     assert matches(guide, "configure: /bin/sh: bad interpreter: Permission denied")
 
 
@@ -340,7 +340,7 @@ def test_quote_holding_quotes_of_its_own_is_one_message():
 def test_heading_that_says_it_cannot_is_a_message_and_one_that_asks_is_not():
     guide = ("# G\n\n## Can't connect to local MySQL server through socket\n\nStart mysqld.\n\n"
              "## Could not resolve host: github.com\n\nCheck DNS.\n\n## Can I use a failed replica\n\nNo.\n")
-    assert matches(guide, "ERROR 2002 (HY000): Can't connect to local MySQL server through socket '/tmp/mysql.sock' (2)")
+    assert matches(guide, "ERROR 2002 (HY000): Can't connect to local MySQL server through socket '/var/run/mysqld/mysqld.sock' (2)")
     assert matches(guide, "fatal: unable to access 'https://github.com/x/y.git/': Could not resolve host: github.com")
     assert not any("replica" in signature for signature in signatures_of(guide))
 
