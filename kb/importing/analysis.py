@@ -12,11 +12,14 @@ from dataclasses import dataclass, field
 from .blocks import Block, blocks_of
 from .classify import heading_label_kind, label_kind
 from .extract import (
+    ERROR_LABEL_RE,
     INTRODUCES_OUTPUT_RE,
+    OUTPUT_LANGS,
     error_block_lines,
     looks_like_code,
     looks_like_error,
     message_of,
+    printed_line_messages,
     prose_error_strings,
     quoted_error_strings,
     risk_for,
@@ -65,7 +68,6 @@ def add_symptom(symptoms: list[ParsedSymptom], new: ParsedSymptom) -> None:
     symptoms.append(new)
 
 
-_OUTPUT_LANG_RE = re.compile(r"^(?:text|txt|console|log|logs|output|plaintext|plain|error)\b", re.IGNORECASE)
 _ERROR_INTRO_RE = re.compile(r"\b(errors?|error messages?|fails? with|warns?|warnings?)\b[^.!?]{0,60}:\s*$", re.IGNORECASE)
 # Emphasis and code marks, but not the underscores inside names such as ERR_REQUIRE_ESM.
 _EMPHASIS_RE = re.compile(r"[*`]|(?<!\w)_+|_+(?!\w)")
@@ -91,6 +93,9 @@ def _blockquote_errors(source: str) -> list[str]:
             found += message_forms(message_of(plain))
         found += prose_error_strings(line)
     return found
+
+
+_MESSAGE_HEADER_RE = re.compile(r"\b(?:error|message)s?\b", re.IGNORECASE)
 
 
 def _table_columns(header: list[str]) -> tuple[int | None, int | None, int | None]:
@@ -137,13 +142,18 @@ def analyse_section(blocks: list[Block], *, title: str, is_problem: bool, headin
         quoting = mode not in ("solution", "workaround")  # a fix's quotes are commands and values
         if block.kind == "paragraph":
             prose_errors += prose_error_strings(block.source) if quoting else []
+            prose_errors += [form for line in block.lines if quoting and not line.label
+                             for form in printed_line_messages(line.plain)]
             for line in block.lines:
                 kind = label_kind(line.label) if line.label else None
                 if kind:
                     mode, current = kind, None
                     if kind == "symptoms" and line.rest:
+                        # "**Error message:** Bind for ... failed": after an error label the text is the message.
+                        printed = (message_forms(line.rest) if ERROR_LABEL_RE.match(line.label or "")
+                                   and looks_like_error(line.rest) and not looks_like_code(line.rest) else [])
                         add_symptom(result.symptoms, ParsedSymptom(
-                            title=line.rest, signatures=quoted_error_strings(line.rest_source)))
+                            title=line.rest, signatures=quoted_error_strings(line.rest_source) + printed))
                     elif kind in ("solution", "workaround"):
                         label_word = "Workaround" if kind == "workaround" else "Solution"
                         if line.rest:
@@ -158,7 +168,8 @@ def analyse_section(blocks: list[Block], *, title: str, is_problem: bool, headin
                     lead_text.append(line.plain)
                 elif mode == "symptoms" and line.plain:
                     add_symptom(result.symptoms, ParsedSymptom(
-                        title=line.plain, signatures=quoted_error_strings(line.source)))
+                        title=line.plain, signatures=quoted_error_strings(line.source)
+                        + printed_line_messages(line.plain)))
                 elif mode in ("solution", "workaround"):
                     current = current or start_default(label_word)
                     current.steps.append(line.source)
@@ -196,8 +207,12 @@ def analyse_section(blocks: list[Block], *, title: str, is_problem: bool, headin
                         continue
                     cause = row[cause_col] if cause_col is not None and cause_col < len(row) else ""
                     symptom_title = row[symptom_col]
+                    # Under an "Error" or "Message" header the cell is the message itself; under "Symptom"
+                    # or "Problem" it describes one, and only what it quotes is a message.
+                    printed = (message_forms(symptom_title) if _MESSAGE_HEADER_RE.search(rows[0][symptom_col])
+                               and looks_like_error(symptom_title) and not looks_like_code(symptom_title) else [])
                     add_symptom(result.symptoms, ParsedSymptom(
-                        title=symptom_title, signatures=quoted_error_strings(symptom_title),
+                        title=symptom_title, signatures=quoted_error_strings(symptom_title) + printed,
                         description=f"Likely cause: {cause}" if cause else ""))
                     if fix_col is not None and fix_col < len(row) and row[fix_col]:
                         steps = row[fix_col] + (f"\n\nLikely cause: {cause}." if cause else "")
@@ -205,7 +220,7 @@ def analyse_section(blocks: list[Block], *, title: str, is_problem: bool, headin
                 continue
 
         if (block.kind == "fence" and mode not in ("lead", "symptoms", "solution", "workaround")
-                and (_OUTPUT_LANG_RE.match(block.info)
+                and ((block.info.split() or [""])[0].lower() in OUTPUT_LANGS
                      or (not block.info and INTRODUCES_OUTPUT_RE.search(previous_text)))):
             # Output shown while diagnosing or explaining a cause (not a script or a command): its error
             # lines are what a reader sees.
@@ -229,7 +244,8 @@ def analyse_section(blocks: list[Block], *, title: str, is_problem: bool, headin
             elif block.kind == "list" and mode == "symptoms":
                 for item in block.items:
                     add_symptom(result.symptoms, ParsedSymptom(
-                        title=item.plain, signatures=quoted_error_strings(item.source.split("\n", 1)[0])))
+                        title=item.plain, signatures=quoted_error_strings(item.source.split("\n", 1)[0])
+                        + printed_line_messages(item.plain)))
             continue
 
         if mode in ("solution", "workaround"):

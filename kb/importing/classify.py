@@ -8,6 +8,8 @@ import unicodedata
 
 from django.utils.text import slugify
 
+from .errorish import unique
+
 _LABELS: list[tuple[str, re.Pattern[str]]] = [
     ("symptoms", re.compile(
         r"^(symptoms?|signs?|(what )?you('ll| may| might| will| would)? (see|get)|error( messages?| output| text)?"
@@ -88,9 +90,13 @@ def clean_heading(text: str) -> tuple[str, str, bool]:
     return segment[:200], title[:255], is_problem
 
 
+_PRINTED_PREFIX_RE = re.compile(r"^(?:error|fatal|warning|err|warn)\s*:\s", re.IGNORECASE)
+_DASH_SPLIT_RE = re.compile(r"\s+[-–—]\s+")
+_PLACE_PREFIX_RE = re.compile(r"^[A-Z][\w.+-]*(?: [A-Z0-9][\w.+-]*)?:\s+(?P<rest>\S.*)$")
+# Words that open a question or a description; "Can't connect to ..." and "Could not resolve host" are messages.
 _NOT_A_MESSAGE_RE = re.compile(
-    r"^(how|why|what|when|where|which|who|can|could|should|is|are|do|does|did|i|i'm|my|we|you|using|about)\b",
-    re.IGNORECASE)
+    r"^(how|why|what|when|where|which|who|can(?!'t| ?not)|could(?! ?not)|should|is|are|do|does|did|i|i'm|my|we"
+    r"|you|using|about)\b", re.IGNORECASE)
 
 
 def heading_messages(plain: str) -> list[str]:
@@ -100,12 +106,19 @@ def heading_messages(plain: str) -> list[str]:
     _, text = _strip_symbols(text)
     text = _NUMBERING_RE.sub("", text, count=1)
     prefix = _PROBLEM_PREFIX_RE.match(text)
-    if not text or text.endswith("?") or _NOT_A_MESSAGE_RE.match(text) or (
-            prefix and prefix.group(1).lower() != "error"):
+    # "ERROR: The Python ssl extension was not compiled. Missing the OpenSSL lib?" asks, but was printed.
+    asks = text.endswith("?") and not _PRINTED_PREFIX_RE.match(text)
+    if not text or asks or _NOT_A_MESSAGE_RE.match(text) or (prefix and prefix.group(1).lower() != "error"):
         # "Issue: Port in use" is the author's description of a problem, not what the program printed.
         return []
     parts = [part.strip().strip("\"“”'").strip() for part in re.split(r"\s+/\s+", text)]
-    return [part for part in parts if part and re.search(r"[A-Za-z]", part)]
+    # "Build failed - bad interpreter: Permission denied": what the author says failed, then the message.
+    parts += [side.strip().strip("\"“”'").strip() for part in parts for side in _DASH_SPLIT_RE.split(part)[1:]
+              if len(side.split()) >= 3]
+    # "macOS: Library not loaded: libssl.1.1.dylib": where it happens, then the message.
+    parts += [match.group("rest") for part in list(parts) if (match := _PLACE_PREFIX_RE.match(part))
+              and not _PRINTED_PREFIX_RE.match(part) and len(match.group("rest").split()) >= 3]
+    return unique([part for part in parts if part and re.search(r"[A-Za-z]", part)])
 
 
 def anchor_for(text: str) -> str:

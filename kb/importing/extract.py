@@ -8,9 +8,13 @@ from ..matching.masking import strip_log_prefix
 from ..models import Risk
 from .blocks import Block
 from .errorish import looks_like_code, looks_like_error, unique
-from .forms import message_forms, quotable_part
+from .forms import heading_message_forms, message_forms, quotable_part
 
-_PLAIN_FENCE_LANGS = {"", "text", "txt", "console", "log", "logs", "output", "plaintext", "plain", "error"}
+# Blocks of output: plain text, logs, and output by another name (Python tracebacks, captured streams).
+OUTPUT_LANGS = frozenset({"text", "txt", "console", "log", "logs", "output", "plaintext", "plain", "error", "pytb",
+                          "py3tb", "traceback", "stacktrace", "stderr", "stdout", "ansi", "nohighlight",
+                          "no-highlight"})
+_PLAIN_FENCE_LANGS = OUTPUT_LANGS | {""}
 
 
 _TIMESTAMP_RE = re.compile(
@@ -30,9 +34,23 @@ _KLOG_PREFIX_RE = re.compile(r"^[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ [\w.-]+:\d
 # What is left of a klog header when a guide quotes the line from its source location on: "proxier.go:340] ".
 _SOURCE_LOCATION_RE = re.compile(r"^[\w.-]+\.[a-z]{1,5}:\d+\]\s+")
 _BRACKET_PREFIX_RE = re.compile(r"^(?:[A-Z]{4,5}|!!!) ?\[[\d:. ]+\] ")
+# Tornado's and traitlets' header (Jupyter, JupyterHub and other Tornado servers): a level letter, the time
+# and the logger: "[E 2026-03-01 10:22:01.512 ServerApp] ", "[W 260301 10:22:01 web:2246] ".
+# Where a compiler or Python's warnings put a diagnostic: "src/tls.c:3:10: fatal error: ...",
+# "/usr/lib/python3/x.py:12: DeprecationWarning: ...".
+_DIAGNOSTIC_LOCATION_RE = re.compile(
+    r"^[\w./\\-]+\.\w{1,5}:\d+(?::\d+)?: (?=(?:fatal )?error: |warning: |[A-Z]\w*(?:Warning|Error): )")
+_TORNADO_PREFIX_RE = re.compile(r"^\[[DIWEC] (?:\d{4}-\d\d-\d\d |\d{6} )?\d\d:\d\d:\d\d(?:[.,]\d+)?(?: [\w.:-]+){1,3}\]\s+")
 _PROMPT_RE = re.compile(r"^(\$|#|PS [^>]*>|[A-Z]:\\[^>]*>|\w+@[\w.-]+:[^$#]*[$#])\s")
 _SHELL_LANGS = {"bash", "sh", "shell", "zsh", "console", "terminal", "powershell", "pwsh", "ps", "ps1", "cmd",
-                "bat", "shell-session", "sh-session", "none"}
+                "bat", "shell-session", "sh-session", "none", "pycon", "ipython", "ipython3", "python-console"}
+# A line that only output prints, whatever the block's language tag says: an exception or warning and its
+# message ("ModuleNotFoundError: No module named 'x'" in a python block, "Uncaught TypeError: ..." in a js one,
+# Java's "Exception in thread "main" ...", a Go or Rust panic, a compiler's "file.c:3:10: fatal error: ...").
+_EXCEPTION_LINE_RE = re.compile(
+    r"^(?:[\w./-]+:\d+(?::\d+)?: )?(?:Uncaught |Unhandled |Caused by: |Exception in thread \"[^\"\n]*\" )?"
+    r"(?:[A-Za-z_]\w*\.)*(?:[A-Z]\w*)?(?:Error|Exception|Warning)(?: \[[^\]\n]*\])?: \S+ \S"
+    r"|^panic: \S+ \S|^thread '[^'\n]*' panicked at|^[\w./-]+:\d+(?::\d+)?: (?:fatal )?error: \S")
 
 
 _DEBUG_PREFIX_RE = re.compile(r"^(?:debug|trace|info)\d?: ", re.IGNORECASE)
@@ -41,12 +59,15 @@ _ERROR_LEVEL_RE = re.compile(r"(?:^|\s)(?:[EWF]\d{4} \d\d:|(?:ERRO|WARN|FATA)\[|
 
 
 def without_log_header(line: str) -> str:
-    """A log line without its journald, klog or logrus header and timestamp; a level word stays."""
+    """A log line without its journald, klog, logrus or Tornado header, timestamp or source location; a level
+    word stays."""
     line = _SYSLOG_PREFIX_RE.sub("", line.strip())
     line = _DEBUG_PREFIX_RE.sub("", line)
     line = _KLOG_PREFIX_RE.sub("", line)
     line = _SOURCE_LOCATION_RE.sub("", line)
     line = _BRACKET_PREFIX_RE.sub("", line)
+    line = _TORNADO_PREFIX_RE.sub("", line)
+    line = _DIAGNOSTIC_LOCATION_RE.sub("", line)
     return signature_text(line)
 
 
@@ -65,6 +86,8 @@ INTRODUCES_OUTPUT_RE = re.compile(
 # Inline HTML that docs put inside code blocks to style a placeholder: "https://host/<em>user</em>/repo".
 _INLINE_TAG_RE = re.compile(r"</?(?:em|strong|b|i|code|span|kbd|var)\b[^<>\n]*>", re.IGNORECASE)
 _COLUMN_GAP_RE = re.compile(r" {2,}|\t+")
+# A line wrapped with a shell-style continuation (" \" at its end) goes on in the next one.
+_CONTINUATION_RE = re.compile(r"[ \t]+\\[ \t]*\n[ \t]*")
 # How many lines of one block may give messages: a long log excerpt holds few distinct errors.
 MAX_BLOCK_MESSAGES = 24
 
@@ -129,8 +152,11 @@ def error_block_lines(block: Block, *, is_problem: bool, introduced: bool = Fals
     commands skipped.
     """
     lang = block.info.split()[0].lower() if block.info else ""
-    follow_ons = _follow_on_lines(block.content)
-    lines = [_INLINE_TAG_RE.sub("", line).strip() for line in block.content.splitlines() if line.strip()]
+    # Output the author wrapped ("Error creating: Internal error occurred: \" / "    failed calling admission
+    # webhook ..."): one line. In a script the lines stay apart, as the commands they are.
+    content = _CONTINUATION_RE.sub(" ", block.content) if lang in _PLAIN_FENCE_LANGS else block.content
+    follow_ons = _follow_on_lines(content)
+    lines = [_INLINE_TAG_RE.sub("", line).strip() for line in content.splitlines() if line.strip()]
     # "> fatal: HTTP request failed": GitHub Docs mark a command's output with "> ".
     lines = [line[2:].strip() if line.startswith("> ") else line for line in lines]
     # Banner decoration around a message: "@    WARNING: UNPROTECTED PRIVATE KEY FILE!    @".
@@ -164,6 +190,9 @@ def error_block_lines(block: Block, *, is_problem: bool, introduced: bool = Fals
             taken += bool(messages)
             if taken >= MAX_BLOCK_MESSAGES:
                 break
+    else:
+        found += [message for line in lines if line not in whole and _EXCEPTION_LINE_RE.match(line)
+                  for message in _line_messages(line)]
     for line in whole:
         found += message_forms(without_log_header(line))[1:] + message_forms(message_of(line))
         found += _column_messages(line)
@@ -195,6 +224,28 @@ def unclosed_quote(text: str) -> str:
     return match.group(1).strip() if match else ""
 
 
+def nested_quotes(text: str) -> list[str]:
+    """Quotes that hold quotes of their own, with the same marks: 'a warning about "Unable to get an update
+    from the "stable" chart repository"' -> 'Unable to get an update from the "stable" chart repository'.
+    A mark after a space (or at the start) and before a word opens a quote; one after a word closes it."""
+    found: list[str] = []
+    opened: list[int] = []
+    nested = False
+    for match in re.finditer(r'"', text):
+        at = match.start()
+        before, after = text[at - 1:at] if at else " ", text[at + 1:at + 2] or " "
+        if (before.isspace() or before in "([{:") and not after.isspace():
+            opened.append(at)
+        elif opened and not before.isspace():
+            start = opened.pop()
+            if opened:
+                nested = True
+            elif nested:
+                found.append(text[start + 1:at].strip())
+                nested = False
+    return [quote for quote in found if 4 <= len(quote) <= 600]
+
+
 def quoted_error_strings(text: str) -> list[str]:
     """Error strings a sentence names: "Connection refused" errors, `uv: command not found`,
     ImagePullBackOff, 429 Too Many Requests."""
@@ -204,6 +255,7 @@ def quoted_error_strings(text: str) -> list[str]:
     unclosed = unclosed_quote(text)
     if unclosed and looks_like_error(unclosed):
         found += message_forms(unclosed)
+    found += [form for quote in nested_quotes(text) if looks_like_error(quote) for form in message_forms(quote)]
     found += [_quoted(m).strip() for m in _SINGLE_QUOTED_RE.finditer(text) if " " in _quoted(m)]
     found += [form for m in _CODE_SPAN_RE.finditer(text) if looks_like_error(m.group(1))
               for form in message_forms(m.group(1))]
@@ -245,6 +297,29 @@ def _introduced(text: str, start: int, end: int | None = None) -> bool:
                 or (end is not None and _NAMED_AFTER_RE.match(text[end:end + 20])))
 
 
+# A line of prose that is the message, as printed ("Error: Bind for 0.0.0.0:8080 failed: port is already
+# allocated.") or after a label that says so ("Error message: ...", "The exact error is: ...").
+_PRINTED_LINE_RE = re.compile(r"^(?:error|fatal)\s*:\s+\S", re.IGNORECASE)
+ERROR_LABEL_RE = re.compile(
+    r"^(?:the )?(?:full |exact |complete )?(?:(?:error|exception)(?: message| text| output)?|message)"
+    r"(?: is| reads| says| was)?$", re.IGNORECASE)
+_LABELLED_LINE_RE = re.compile(r"^(?P<label>[^:]{5,40}):\s+(?P<message>\S.*)$")
+
+
+def printed_line_messages(plain: str) -> list[str]:
+    """The message a line of prose is, or names after an error label; [] for any other line. The full stop
+    that ends the sentence is the author's, not the message's."""
+    plain = re.sub(r"(?<=\w)\.$", "", plain.strip())
+    if len(plain) > 400 or looks_like_code(plain):
+        return []
+    if _PRINTED_LINE_RE.match(plain) and looks_like_error(plain[plain.index(":") + 1:]):
+        return heading_message_forms(plain)
+    labelled = _LABELLED_LINE_RE.match(plain)
+    if labelled and ERROR_LABEL_RE.match(labelled.group("label").strip()) and looks_like_error(labelled.group("message")):
+        return message_forms(labelled.group("message"))
+    return []
+
+
 def prose_error_strings(text: str) -> list[str]:
     """Error messages a sentence quotes: inline code, quotes or emphasis that read as errors, HTTP statuses
     with their reason, exception and errno names, and hex codes with the words before them
@@ -263,6 +338,7 @@ def prose_error_strings(text: str) -> list[str]:
         whole = m.start() <= 1 and m.end() >= len(stripped) - 1
         if whole or looks_like_error(m.group(1)) or _introduced(text, m.start(), m.end()):
             found += message_forms(m.group(1))
+    found += [form for quote in nested_quotes(text) if looks_like_error(quote) for form in message_forms(quote)]
     found += [_quoted(m).strip() for m in _SINGLE_QUOTED_RE.finditer(text)
               if " " in _quoted(m) and looks_like_error(_quoted(m))]
     found += [m.group(1).strip() for m in _ITALIC_RE.finditer(text) if " " in m.group(1) and looks_like_error(m.group(1))]

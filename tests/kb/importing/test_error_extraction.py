@@ -144,6 +144,228 @@ def test_admonition_body_is_read_as_text_not_as_code():
     assert matches(guide, "GET /api -> 502 Bad Gateway")
 
 
+def test_hugo_code_shortcode_is_read_as_the_code_block_it_renders():
+    guide = "\n".join([
+        "# G", "", "## Pods cannot be created", "", "{{< text plain >}}",
+        "Warning  FailedCreate  3m  replicaset-controller  Error creating: Internal error occurred: \\",
+        "    failed calling admission webhook \"injector.example.io\": Post https://injector.svc:443/inject: \\",
+        "    no endpoints available for service \"injector\"", "{{< /text >}}", "",
+        "    {{< highlight bash >}}", "    $ kubectl get pods", "    {{< /highlight >}}", "",
+    ])
+    section = parse_guide(guide)[0]
+    assert "```plain\nWarning" in section.body_markdown and "```bash" in section.body_markdown
+    assert "{{<" not in section.body_markdown
+    # The wrapped output is one message again, and its links are quoted alone.
+    assert matches(guide, 'failed calling admission webhook "injector.example.io": Post https://injector.svc:443/inject')
+    assert matches(guide, 'no endpoints available for service "injector"')
+
+
+def test_hugo_shortcode_without_a_closing_tag_is_not_a_code_block():
+    plain = strip_doc_syntax("# G\n\n{{< text bash >}}\n\nText stays text.\n")
+    assert "```" not in plain and "Text stays text." in plain
+
+
+def test_mkdocs_error_admonition_body_is_a_quoted_message():
+    guide = ("# G\n\n## Old DB schema\n\n!!! error\n    --skip-update cannot be specified with the old schema.\n"
+             "Update the database.\n\n## Denied\n\n!!! failure\n    FATAL failed to download vulnerability DB\n\n"
+             "Allow the host.\n")
+    sections = parse_guide(guide)
+    assert "> --skip-update cannot be specified" in sections[0].body_markdown
+    assert "Update the database." in sections[0].body_markdown.split("\n")[-1]  # not part of the quote
+    assert "--skip-update cannot be specified with the old schema." in sections[0].symptoms[0].signatures
+    assert matches(guide, "2026-03-01T10:22:01Z FATAL failed to download vulnerability DB")
+
+
+def test_mkdocs_note_admonition_stays_prose_and_error_admonition_with_code_stays_code():
+    plain = strip_doc_syntax('!!! note\n    Restart it.\n\n!!! error\n    ```\n    $ run\n    failed: boom\n    ```\n')
+    assert "> Restart it." not in plain and "Restart it." in plain
+    assert "```\n$ run\nfailed: boom\n```" in plain
+
+
+def test_wrapped_output_lines_are_joined_but_script_lines_stay_apart():
+    output = "# G\n\n## Webhook\n\n```\nInternal error occurred: \\\n    no endpoints available for service \"x\"\n```\n"
+    assert 'Internal error occurred: no endpoints available for service "x"' in signatures_of(output)
+    script = ('# G\n\n## Alert\n\n```bash\necho "recovery failed" | \\\n'
+              '  mail -s "CRITICAL: Orchestrator Recovery Failed" ops@example.com\n```\n')
+    assert not any("echo" in signature for signature in signatures_of(script))
+
+
+def test_heading_names_its_message_after_a_dash():
+    guide = "# G\n\n## Build failed - bad interpreter: Permission denied\n\nMount the build directory with exec.\n"
+    assert matches(guide, "configure: /bin/sh: bad interpreter: Permission denied")
+
+
+def test_printed_message_that_asks_is_a_heading_message_but_a_question_is_not():
+    printed = "# G\n\n## ERROR: The Python ssl extension was not compiled. Missing the OpenSSL lib?\n\nInstall it.\n"
+    assert matches(printed, "ERROR: The Python ssl extension was not compiled. Missing the OpenSSL lib?")
+    question = "# G\n\n## Why does the build fail with missing headers?\n\nInstall them.\n"
+    assert signatures_of(question) == []
+
+
+def test_port_in_an_address_is_not_an_http_status():
+    guide = ("# G\n\n## Webhook down\n\n```bash\n$ kubectl get endpoints injector\nNAME  ENDPOINTS  AGE\n"
+             "injector   10.48.6.108:15014,10.48.6.108:443   3d\n```\n")
+    assert not any("10.48.6.108" in signature for signature in signatures_of(guide))
+
+
+def test_myst_directives_roles_targets_and_comments_are_unwrapped():
+    guide = "\n".join([
+        "# G", "", "(start-label)=", "## Server fails to start", "", "% a comment nobody sees", "",
+        "```{code-block} console", ":caption: the log", "$ jupyter lab",
+        "OSError: [Errno 98] Address already in use", "```", "",
+        "````{note}", ":class: dropdown", "Press {kbd}`Ctrl+C` and read {ref}`the proxy notes <proxy>`.", "",
+        "```bash", "lsof -i :8888", "```", "````", "",
+        ":::{admonition} If the page is blank", ":class: tip", "The log says `No module named 'notebookapp'`.", ":::",
+        "", "```{toctree}", ":maxdepth: 2", "install", "```", "",
+    ])
+    section = parse_guide(guide)[0]
+    body = section.body_markdown
+    assert "```console\n$ jupyter lab" in body and "```bash\nlsof" in body
+    for kept in ("Press `Ctrl+C` and read the proxy notes.", "If the page is blank", "The log says"):
+        assert kept in body
+    for gone in ("{note}", "{code-block}", ":caption:", ":class:", "{kbd}", "(start-label)=", "% a comment",
+                 "toctree", "install", ":::"):
+        assert gone not in body
+    assert "OSError: [Errno 98] Address already in use" in section.symptoms[0].signatures
+    assert matches(guide, "ModuleNotFoundError: No module named 'notebookapp'")
+
+
+def test_myst_directive_inside_a_list_item_is_unwrapped_and_the_rest_of_the_guide_stays_intact():
+    plain = strip_doc_syntax("1. Run it:\n\n    ```{code-block} console\n    :caption: x\n    $ jupyter lab\n"
+                             "    OSError: [Errno 98] Address already in use\n    ```\n\n2. Then:\n\n"
+                             "   ```{warning}\n   It may say `Permission denied`.\n   ```\n\n## Next\n\nText.\n")
+    assert "    ```console\n    $ jupyter lab" in plain and ":caption:" not in plain
+    assert "{warning}" not in plain and "   It may say `Permission denied`." in plain
+    assert plain.endswith("## Next\n\nText.\n")
+
+
+def test_myst_error_directive_is_a_quoted_message_and_an_unknown_directive_stays_code():
+    guide = ("# G\n\n## Spawn\n\n```{error}\nSpawn failed: server did not respond in 30 seconds\n```\n\n"
+             "```{mermaid}\ngraph TD; failed-->retry\n```\n")
+    section = parse_guide(guide)[0]
+    assert "> Spawn failed: server did not respond in 30 seconds" in section.body_markdown
+    assert "```{mermaid}" in section.body_markdown
+    assert matches(guide, "[E 2026-03-01 10:22:01.512 JupyterHub] Spawn failed: server did not respond in 30 seconds")
+
+
+def test_role_syntax_inside_a_template_message_is_left_alone():
+    plain = strip_doc_syntax('"Database `{name}.{schema}` does not exist at `{host}`"')
+    assert plain == '"Database `{name}.{schema}` does not exist at `{host}`"'
+
+
+def test_tornado_log_header_is_not_part_of_the_message():
+    guide = ("# G\n\n## Config\n\n```\n[E 2026-03-01 10:22:01.512 ServerApp] Exception while loading config file"
+             "\n[I 10:22:02.001 NotebookApp] Serving notebooks from local directory\n```\n")
+    assert "Exception while loading config file" in signatures_of(guide)
+    assert matches(guide, "[E 250301 09:00:00 web:2246] Exception while loading config file")
+
+
+def test_exception_line_in_a_code_block_of_any_language_is_a_message():
+    guide = ('# G\n\n## Import fails\n\n```python\n>>> import foo\nTraceback (most recent call last):\n'
+             '  File "<stdin>", line 1, in <module>\nModuleNotFoundError: No module named \'foo\'\n```\n\n'
+             '```js\n// in the console:\nError: Cannot find module \'react-native-screens\'\n```\n\n'
+             '```ts\ninterface Result {\n  Error: ErrorType;\n}\n```\n')
+    signatures = signatures_of(guide)
+    assert "ModuleNotFoundError: No module named 'foo'" in signatures
+    assert "Error: Cannot find module 'react-native-screens'" in signatures
+    assert not any("ErrorType" in signature for signature in signatures)
+
+
+def test_traceback_block_is_output():
+    guide = ('# G\n\n## Kernel dies\n\n```pytb\nTraceback (most recent call last):\n  File "/x/y.py", line 3\n'
+             "ImportError: DLL load failed while importing libzmq: The specified module could not be found.\n```\n")
+    assert matches(guide, "ImportError: DLL load failed while importing libzmq: The specified module could not be found.")
+
+
+def test_a_tool_printing_its_level_after_its_name_is_output_not_a_command():
+    guide = "# G\n\n## Install\n\n```\nnpm ERR! code ERESOLVE\nnpm ERR! ERESOLVE unable to resolve dependency tree\n```\n"
+    assert matches(guide, "npm ERR! ERESOLVE unable to resolve dependency tree")
+    assert not matches("# G\n\n## Install\n\n```\nnpm install --force\n```\n", "npm install --force")
+
+
+def test_cell_under_an_error_header_is_the_message_and_under_a_symptom_header_a_description():
+    guide = ("# G\n\n## Screens do not render\n\n| Error | Fix |\n|---|---|\n"
+             "| `Invariant Violation: requireNativeComponent: \"RNSScreen\" was not found` | Rebuild |\n\n"
+             "## Slow pages\n\n| Symptom | Fix |\n|---|---|\n| Pages fail to load quickly | Cache |\n")
+    assert matches(guide, 'Invariant Violation: requireNativeComponent: "RNSScreen" was not found')
+    assert "Pages fail to load quickly" not in signatures_of(guide)
+
+
+def test_html_preformatted_block_is_read_as_a_code_block():
+    guide = ("# G\n\n## Browser\n\n<pre><code>Uncaught TypeError: Cannot read properties of undefined "
+             "(reading &#39;map&#39;)\n    at List (&lt;anonymous&gt;)</code></pre>\n")
+    section = parse_guide(guide)[0]
+    assert "```\nUncaught TypeError" in section.body_markdown and "<pre>" not in section.body_markdown
+    assert matches(guide, "Uncaught TypeError: Cannot read properties of undefined (reading 'map')")
+
+
+def test_heading_names_its_message_after_where_it_happens():
+    guide = "# G\n\n## macOS: Library not loaded: libssl.1.1.dylib\n\nInstall OpenSSL 1.1.\n"
+    assert matches(guide, "dyld[4711]: Library not loaded: libssl.1.1.dylib")
+    assert "Library not loaded: libssl.1.1.dylib" in signatures_of(guide)
+
+
+def test_summary_of_a_collapsible_block_is_read_as_bold_text():
+    guide = ('# G\n\n## FAQ\n\n<details>\n<summary>Why do I see "Cannot connect to the Docker daemon at '
+             'unix:///var/run/docker.sock"?</summary>\n\nStart the VM first.\n\n</details>\n')
+    section = parse_guide(guide)[0]
+    assert "<summary>" not in section.body_markdown and "**Why do I see" in section.body_markdown
+    assert matches(guide, "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is it running?")
+
+
+def test_prose_line_that_is_a_printed_error_or_follows_an_error_label_is_a_message():
+    guide = ("# G\n\n## Ports\n\nError message: Bind for 0.0.0.0:8080 failed: port is already allocated.\n\n"
+             "## Pulls\n\n**Error:** manifest for app:latest not found\n\n## Builds\n\n"
+             "fatal: unable to access the repository, check the proxy\n\n## Notes\n\nWarning: this deletes the volume.\n")
+    assert matches(guide, "docker: Error response from daemon: Bind for 0.0.0.0:9090 failed: port is already allocated")
+    assert matches(guide, "Error response from daemon: manifest for app:latest not found: manifest unknown")
+    assert "fatal: unable to access the repository, check the proxy" in signatures_of(guide)
+    assert not any("deletes the volume" in signature for signature in signatures_of(guide))
+
+
+def test_inline_code_written_as_html_is_inline_code():
+    guide = "# G\n\n## Spawn\n\nThe app exits with <code>Error: spawn EACCES &amp; nothing else</code> on start.\n"
+    assert "`Error: spawn EACCES & nothing else`" in parse_guide(guide)[0].body_markdown
+    assert "Error: spawn EACCES & nothing else" in signatures_of(guide)
+
+
+def test_quote_holding_quotes_of_its_own_is_one_message():
+    guide = ('# G\n\n## I am getting a warning about "Unable to get an update from the "stable" chart repository"\n\n'
+             'Remove the repository.\n\n## Names\n\nThe "foo" and "bar" jobs failed.\n')
+    signatures = signatures_of(guide)
+    assert 'Unable to get an update from the "stable" chart repository' in signatures
+    assert not any('foo" and "bar' in signature for signature in signatures)
+
+
+def test_heading_that_says_it_cannot_is_a_message_and_one_that_asks_is_not():
+    guide = ("# G\n\n## Can't connect to local MySQL server through socket\n\nStart mysqld.\n\n"
+             "## Could not resolve host: github.com\n\nCheck DNS.\n\n## Can I use a failed replica\n\nNo.\n")
+    assert matches(guide, "ERROR 2002 (HY000): Can't connect to local MySQL server through socket '/var/run/mysqld/mysqld.sock' (2)")
+    assert matches(guide, "fatal: unable to access 'https://github.com/x/y.git/': Could not resolve host: github.com")
+    assert not any("replica" in signature for signature in signatures_of(guide))
+
+
+def test_panics_java_exceptions_and_compiler_diagnostics_in_code_blocks_are_messages():
+    guide = "\n".join([
+        "# G", "", "## Crash", "", "```go", "panic: runtime error: invalid memory address or nil pointer dereference",
+        "```", "", "```java", 'Exception in thread "main" java.lang.OutOfMemoryError: Java heap space',
+        "\tat com.example.App.main(App.java:10)", "```", "", "```c", "#include <openssl/ssl.h>",
+        "src/tls.c:3:10: fatal error: 'openssl/ssl.h' file not found", "```", "", "```python", "import imp",
+        "/usr/lib/python3/x.py:12: DeprecationWarning: the imp module is deprecated in favour of importlib", "```", "",
+    ])
+    assert matches(guide, "panic: runtime error: invalid memory address or nil pointer dereference")
+    assert matches(guide, 'Exception in thread "main" java.lang.OutOfMemoryError: Java heap space')
+    assert matches(guide, "lib/crypto.c:7:10: fatal error: 'openssl/ssl.h' file not found")
+    assert "DeprecationWarning: the imp module is deprecated in favour of importlib" in signatures_of(guide)
+
+
+def test_symptom_item_that_is_a_printed_error_is_a_message():
+    guide = ("# G\n\n## Pulls fail\n\n### Symptoms\n\n- Error: manifest for app:latest not found\n"
+             "- The deploy hangs\n\n### Solution\n\nTag the image.\n")
+    assert matches(guide, "Error response from daemon: manifest for app:latest not found: manifest unknown")
+    assert "The deploy hangs" not in signatures_of(guide)
+
+
 # --------------------------------------------------------------------------------------------------
 # Strictness
 # --------------------------------------------------------------------------------------------------
