@@ -13,7 +13,7 @@ How one scan works (memory stays bounded by the block size whatever the input si
    RE2 Set on the lines that hold a match.
 4. Error-looking lines that nothing matched are collected for kb.matching.clustering.
 
-User-written patterns only ever run in RE2 (linear time), never in Python's ``re``.
+User-written patterns only ever run in RE2 and Hyperscan (both linear time), never in Python's ``re``.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from ..models import Signature
 from . import events
 from .clustering import UnknownGroup, UnknownLines
 from .masking import distinctive_letters, mask_text, signature_pieces
-from .prefilter import ERROR_WORDS, HyperscanPrefilter, Re2Prefilter, lines_matching
+from .prefilter import ERROR_WORDS, HyperscanBuild, Re2Prefilter, lines_matching
 from .reader import BlockReader, MatchInputError, max_input_bytes, max_line_bytes, size_label
 from .rules import (
     MIN_SIGNATURE_LETTERS,
@@ -172,6 +172,19 @@ class Matcher:
             self._pattern_texts.append(spec.text)
             self._pattern_regexes.append(pattern_compile(spec.text))
 
+        self._pattern_set = None
+        self._pattern_lines = None
+        if self._pattern_texts:
+            pattern_set = re2.Set.SearchSet(re2_options())
+            for text in self._pattern_texts:
+                pattern_set.Add(text)
+            pattern_set.Compile()
+            self._pattern_set = pattern_set
+            self._pattern_lines = _pattern_lines_compile(self._pattern_texts)
+        # Hyperscan compiles the patterns in another thread (it lets go of the GIL) while the literals are
+        # prepared here.
+        fast_build = HyperscanBuild(self._pattern_texts, self._pattern_lines) if hyperscan else None
+
         # Mask every literal in one call: one line each, split again afterwards.
         joined = "\n".join(spec.text.strip() for spec in literal_specs)
         masked_all = [masked.strip() for masked in mask_text(joined).split("\n")] if literal_specs else []
@@ -208,18 +221,8 @@ class Matcher:
         # An automaton without words cannot be searched: then no line holds an anchor.
         self._anchors_in = automaton.iter if by_anchor else _no_anchors
 
-        self._pattern_set = None
-        self._pattern_lines = None
-        if self._pattern_texts:
-            pattern_set = re2.Set.SearchSet(re2_options())
-            for text in self._pattern_texts:
-                pattern_set.Add(text)
-            pattern_set.Compile()
-            self._pattern_set = pattern_set
-            self._pattern_lines = _pattern_lines_compile(self._pattern_texts)
         self._re2_prefilter = Re2Prefilter(by_anchor, self._pattern_texts)
-        self._fast_prefilter = (HyperscanPrefilter.build(by_anchor, self._pattern_texts, self._pattern_lines)
-                                if hyperscan else None)
+        self._fast_prefilter = fast_build.finish(by_anchor) if fast_build is not None else None
         if self._fast_prefilter is None:
             self._re2_prefilter.compile()
 

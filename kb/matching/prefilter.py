@@ -21,8 +21,8 @@ Why the Hyperscan lines equal the RE2 lines:
   are reduced to one space and the literals are searched again in that copy: the same equivalence.
 - A pattern runs in Hyperscan's prefilter mode (it may report more, never less, than the pattern on text
   where the two engines read the pattern the same way); every line it reports is checked with RE2, so
-  what remains is exact. Hyperscan reads ``\\S`` without the vertical tab, and its ASCII case folding
-  does not fold ``k`` to the Kelvin sign or ``s`` to the long s as RE2 does: lines holding those three
+  what remains is exact. Hyperscan reads ``\\S`` without the vertical tab, and whether it folds ``k``
+  to the Kelvin sign and ``s`` to the long s as RE2 does is not documented: lines holding those three
   characters are checked with RE2 whatever Hyperscan said.
 """
 
@@ -80,7 +80,7 @@ def line_offsets(buf: bytes, starts: list[int]) -> tuple[list[int], int]:
     offsets = []
     counted = previous = 0
     for start in starts:
-        counted += count_nonzero(newline[previous:start])
+        counted += int(count_nonzero(newline[previous:start]))
         previous = start
         offsets.append(counted)
     return offsets, counted + int(count_nonzero(newline[previous:]))
@@ -182,8 +182,8 @@ class Re2Prefilter:
 _NOT_FOR_HYPERSCAN = re.compile(r"\\[xpPC0-7AzZ]|\(\?[imsU]*-[imsU]*m|\(\?[ims]*U")
 
 # Detectors, by kind: a whitespace run other than one plain space (anchors must be searched again on a
-# copy with single spaces); characters Hyperscan and RE2 read differently in a pattern (the vertical tab
-# for \s, the Kelvin sign and the long s for case folding).
+# copy with single spaces); characters Hyperscan and RE2 may read differently in a pattern (the vertical
+# tab for \S, the Kelvin sign and the long s for case folding).
 _ODD_SPACE = (rb"[\t\x0c]", rb" [\t\x0b\x0c\r ]", rb"\r[^\n]")
 _VERTICAL_TAB = rb"\x0b"
 _ODD_FOR_PATTERNS = (rb"\xe2\x84\xaa", rb"\xc5\xbf")
@@ -192,79 +192,90 @@ _SPACE_RUN = re.compile(rb"[\t\x0b\x0c\r ]+")
 _LITERAL, _PATTERN, _ODD_SPACE_KIND, _ODD_PATTERN_KIND = 1, 2, 4, 8
 
 
-def hyperscan_usable() -> bool:
-    return hyperscan is not None
-
-
 def _hyperscan_pattern(text: str) -> bool:
     return text.isascii() and not _NOT_FOR_HYPERSCAN.search(text)
-
-
-def _literal_source(anchor: str) -> bytes:
-    """An ASCII anchor as a Hyperscan regex that matches exactly its characters (case comes from flags)."""
-    return "".join(char if char.isalnum() else f"\\x{ord(char):02x}" for char in anchor).encode()
 
 
 class _FallBack(Exception):
     """This block is scanned by the RE2 prefilter instead."""
 
 
+class HyperscanBuild:
+    """Compiling a HyperscanPrefilter: the patterns and detectors start compiling in a thread at once
+    (Hyperscan lets go of the GIL), the literals when ``finish`` is given the anchors."""
+
+    def __init__(self, patterns: list[str], pattern_check: Any) -> None:
+        """``pattern_check``: an RE2 regex of every pattern that finds the lines one matches in lines
+        joined by line breaks (None when there are no patterns, or when it cannot be built)."""
+        self._patterns = patterns
+        self._pattern_check = pattern_check
+        self._usable = hyperscan is not None and (not patterns or (
+            pattern_check is not None and all(_hyperscan_pattern(text) for text in patterns)))
+        self._others: Any = None
+        self._kinds: list[int] = []
+        self._error: Exception | None = None
+        self._thread: threading.Thread | None = None
+        if self._usable:
+            self._thread = threading.Thread(target=self._compile_others, name="hyperscan-compile", daemon=True)
+            self._thread.start()
+
+    def _compile_others(self) -> None:
+        flags = hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_MULTILINE | hyperscan.HS_FLAG_UTF8 | hyperscan.HS_FLAG_PREFILTER
+        expressions = [(text.encode(), flags, _PATTERN) for text in self._patterns]
+        expressions += [(source, 0, _ODD_SPACE_KIND) for source in _ODD_SPACE]
+        if self._patterns:
+            expressions.append((_VERTICAL_TAB, 0, _ODD_SPACE_KIND | _ODD_PATTERN_KIND))
+            expressions += [(source, 0, _ODD_PATTERN_KIND) for source in _ODD_FOR_PATTERNS]
+        else:
+            expressions.append((_VERTICAL_TAB, 0, _ODD_SPACE_KIND))
+        try:
+            self._others = _compile([source for source, _, _ in expressions], [flag for _, flag, _ in expressions])
+        except Exception as error:  # reported by finish(), in the building thread
+            self._error = error
+        self._kinds = [kind for _, _, kind in expressions]
+
+    def finish(self, anchors: Iterable[str]) -> HyperscanPrefilter | None:
+        """The prefilter, or None when Hyperscan cannot serve these signatures exactly."""
+        if not self._usable:
+            return None
+        anchors = sorted(set(anchors) | set(ERROR_WORDS))
+        literals = None
+        if all(anchor.isascii() for anchor in anchors):
+            try:
+                literals = _compile([anchor.encode() for anchor in anchors], hyperscan.HS_FLAG_CASELESS, literal=True)
+            except hyperscan.error as error:
+                self._error = error
+        if self._thread is not None:
+            self._thread.join()
+        if literals is None or self._others is None:
+            if self._error is not None:
+                logger.info("matcher: Hyperscan cannot take these signatures (%s); RE2 scans instead", self._error)
+            return None
+        return HyperscanPrefilter(literals, self._others, self._kinds, self._pattern_check)
+
+
+def _compile(expressions: list[bytes], flags: int | list[int], *, literal: bool = False) -> Any:
+    database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    database.compile(expressions=expressions, ids=list(range(len(expressions))), elements=len(expressions),
+                     flags=flags, literal=literal)
+    return database
+
+
 class HyperscanPrefilter:
-    """Every anchor, error word and pattern in one Hyperscan database; see the module docstring.
+    """Every anchor and error word in one Hyperscan database of literals, the patterns and the detectors
+    in another; see the module docstring."""
 
-    ``HyperscanPrefilter.build`` returns None when Hyperscan cannot serve these signatures exactly."""
-
-    def __init__(self, database: Any, kinds: list[int], pattern_check: Any) -> None:
-        self._database = database
+    def __init__(self, literals: Any, others: Any, kinds: list[int], pattern_check: Any) -> None:
+        self._literals = literals
+        self._others = others
         self._kinds = kinds
-        # Expressions from this id on are the detectors, which the scan counts against a budget.
-        self._detectors_from = next(index for index, kind in enumerate(kinds) if kind & (_ODD_SPACE_KIND | _ODD_PATTERN_KIND))
         self._pattern_check = pattern_check
         self._local = threading.local()
 
-    @classmethod
-    def build(cls, anchors: Iterable[str], patterns: list[str], pattern_check: Any) -> HyperscanPrefilter | None:
-        """``pattern_check``: an RE2 regex of every pattern that finds the lines one matches in lines joined
-        by line breaks (None when there are no patterns)."""
-        if hyperscan is None:
-            return None
-        anchors = sorted(set(anchors) | set(ERROR_WORDS))
-        if not all(anchor.isascii() for anchor in anchors):
-            return None
-        if patterns and (pattern_check is None or not all(_hyperscan_pattern(text) for text in patterns)):
-            return None
-        caseless = hyperscan.HS_FLAG_CASELESS
-        expressions = [_literal_source(anchor) for anchor in anchors]
-        flags = [caseless] * len(anchors)
-        kinds = [_LITERAL] * len(anchors)
-        pattern_flags = caseless | hyperscan.HS_FLAG_MULTILINE | hyperscan.HS_FLAG_UTF8 | hyperscan.HS_FLAG_PREFILTER
-        for text in patterns:
-            expressions.append(text.encode())
-            flags.append(pattern_flags)
-            kinds.append(_PATTERN)
-        odd = [(source, _ODD_SPACE_KIND) for source in _ODD_SPACE]
-        if patterns:
-            odd.append((_VERTICAL_TAB, _ODD_SPACE_KIND | _ODD_PATTERN_KIND))
-            odd += [(source, _ODD_PATTERN_KIND) for source in _ODD_FOR_PATTERNS]
-        else:
-            odd.append((_VERTICAL_TAB, _ODD_SPACE_KIND))
-        for source, kind in odd:
-            expressions.append(source)
-            flags.append(0)
-            kinds.append(kind)
-        database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-        try:
-            database.compile(expressions=expressions, ids=list(range(len(expressions))),
-                             elements=len(expressions), flags=flags)
-        except hyperscan.error as error:
-            logger.info("matcher: Hyperscan cannot take these signatures (%s); RE2 scans instead", error)
-            return None
-        return cls(database, kinds, pattern_check)
-
-    def _scratch(self) -> Any:
+    def _scratch(self) -> tuple[Any, Any]:
         scratch = getattr(self._local, "scratch", None)
         if scratch is None:
-            scratch = self._local.scratch = hyperscan.Scratch(self._database)
+            scratch = self._local.scratch = (hyperscan.Scratch(self._literals), hyperscan.Scratch(self._others))
         return scratch
 
     def candidate_lines(self, buf: bytes) -> tuple[Candidates, int] | None:
@@ -279,29 +290,33 @@ class HyperscanPrefilter:
 
     def _lines(self, buf: bytes) -> dict[int, int]:
         """Start -> end of every line the RE2 prefilter would flag."""
+        literal_scratch, other_scratch = self._scratch()
+        literal_ends: list[int] = []
+        self._literals.scan(buf, match_event_handler=lambda _id, _start, end, _flags, _context: literal_ends.append(end),
+                            scratch=literal_scratch)
         ends: list[int] = []
         ids: list[int] = []
-        kinds = self._kinds
-        odd_ids = self._detectors_from
-        # Past this many unusual-whitespace reports the block is left to RE2, which costs no more there.
-        budget = [max(64, len(buf) >> 10)]
+        # Past about one report per 256 bytes (a pattern reports every place a match may end: each byte
+        # of a trailing \S+), the lines to look at again would cost more than RE2 over the whole block:
+        # the block is left to it.
+        budget = max(64, len(buf) >> 8)
 
-        def on_match(expression: int, _start: int, end: int, _flags: int, _context: Any) -> bool | None:
+        def on_other(expression: int, _start: int, end: int, _flags: int, _context: Any) -> bool | None:
             ends.append(end)
             ids.append(expression)
-            if expression >= odd_ids:
-                budget[0] -= 1
-                if budget[0] < 0:
-                    return True
-            return None
+            return len(ends) > budget or None
 
         try:
-            self._database.scan(buf, match_event_handler=on_match, scratch=self._scratch())
+            self._others.scan(buf, match_event_handler=on_other, scratch=other_scratch)
         except hyperscan.ScanTerminated as stopped:
             raise _FallBack from stopped
-        # Start -> [end, kinds] of each reported line.
+        flagged = _lines_of(buf, literal_ends)
+        if not ends:
+            return flagged
+        kinds = self._kinds
+        # Start -> [end, kinds] of each line a pattern or a detector reported, not flagged already.
         reported: dict[int, list[int]] = {}
-        line_start, line_end, entry = -1, -1, None
+        line_start, line_end, entry = -1, -1, [0, 0]
         for end, expression in sorted(zip(ends, ids, strict=True)):
             last = end - 1
             if not line_start <= last <= line_end:
@@ -311,9 +326,7 @@ class HyperscanPrefilter:
                     line_end = len(buf)
                 entry = reported.setdefault(line_start, [line_end, 0])
             entry[1] |= kinds[expression]
-        flagged = {start: end for start, (end, kind) in reported.items() if kind & _LITERAL}
-        recheck_space = [start for start, (_, kind) in reported.items()
-                         if kind & _ODD_SPACE_KIND and not kind & _LITERAL]
+        recheck_space = [start for start, (_, kind) in reported.items() if kind & _ODD_SPACE_KIND and start not in flagged]
         if recheck_space:
             self._literals_in_single_spaced(buf, recheck_space, reported, flagged)
         if self._pattern_check is not None:
@@ -335,13 +348,25 @@ class HyperscanPrefilter:
         for copy in copies:
             offsets.append(position)
             position += len(copy) + 1
-        kinds = self._kinds
         found: set[int] = set()
-
-        def on_match(expression: int, _start: int, end: int, _flags: int, _context: Any) -> None:
-            if kinds[expression] & _LITERAL:
-                found.add(bisect.bisect_right(offsets, end - 1) - 1)
-
-        self._database.scan(b"\n".join(copies), match_event_handler=on_match, scratch=self._scratch())
+        self._literals.scan(b"\n".join(copies), scratch=self._scratch()[0],
+                            match_event_handler=lambda _id, _start, end, _flags, _context: found.add(
+                                bisect.bisect_right(offsets, end - 1) - 1))
         for index in found:
             flagged[starts[index]] = reported[starts[index]][0]
+
+
+def _lines_of(buf: bytes, ends: list[int]) -> dict[int, int]:
+    """Start -> end of the line of each match end (ascending)."""
+    lines: dict[int, int] = {}
+    line_start = line_end = -1
+    for end in ends:
+        last = end - 1
+        if line_start <= last <= line_end:
+            continue
+        line_start = buf.rfind(b"\n", 0, last) + 1
+        line_end = buf.find(b"\n", last)
+        if line_end < 0:
+            line_end = len(buf)
+        lines[line_start] = line_end
+    return lines
