@@ -37,7 +37,7 @@ from ..models import Signature
 from . import events
 from .clustering import UnknownGroup, UnknownLines
 from .masking import distinctive_letters, mask_text, signature_pieces
-from .prefilter import ERROR_WORDS, HyperscanBuild, Re2Prefilter, lines_matching
+from .prefilter import ERROR_WORDS, HyperscanBuild, HyperscanPrefilter, Re2Prefilter, lines_matching
 from .reader import BlockReader, MatchInputError, max_input_bytes, max_line_bytes, size_label
 from .rules import (
     MIN_SIGNATURE_LETTERS,
@@ -181,10 +181,6 @@ class Matcher:
             pattern_set.Compile()
             self._pattern_set = pattern_set
             self._pattern_lines = _pattern_lines_compile(self._pattern_texts)
-        # Hyperscan compiles the patterns in another thread (it lets go of the GIL) while the literals are
-        # prepared here.
-        fast_build = HyperscanBuild(self._pattern_texts, self._pattern_lines) if hyperscan else None
-
         # Mask every literal in one call: one line each, split again afterwards.
         joined = "\n".join(spec.text.strip() for spec in literal_specs)
         masked_all = [masked.strip() for masked in mask_text(joined).split("\n")] if literal_specs else []
@@ -222,14 +218,24 @@ class Matcher:
         self._anchors_in = automaton.iter if by_anchor else _no_anchors
 
         self._re2_prefilter = Re2Prefilter(by_anchor, self._pattern_texts)
-        self._fast_prefilter = fast_build.finish(by_anchor) if fast_build is not None else None
-        if self._fast_prefilter is None:
-            self._re2_prefilter.compile()
+        self._re2_prefilter.compile()
+        # Compiled in the background; until it is ready (or when it cannot be exact) RE2 scans every block.
+        self._fast_build = HyperscanBuild(by_anchor, self._pattern_texts, self._pattern_lines) if hyperscan else None
+
+    @property
+    def _fast_prefilter(self) -> HyperscanPrefilter | None:
+        return self._fast_build.result if self._fast_build is not None else None
 
     @property
     def uses_hyperscan(self) -> bool:
-        """Whether blocks are scanned with Hyperscan (each falls back to RE2 where that is not exact)."""
+        """Whether blocks are scanned with Hyperscan now (each falls back to RE2 where that is not exact)."""
         return self._fast_prefilter is not None
+
+    def wait_for_hyperscan(self, timeout: float | None = None) -> bool:
+        """Wait until the Hyperscan prefilter is compiled (or known not to apply); whether it is used."""
+        if self._fast_build is not None:
+            self._fast_build.done.wait(timeout)
+        return self.uses_hyperscan
 
     @property
     def size(self) -> int:
@@ -273,7 +279,8 @@ class Matcher:
                 valid = True
             except UnicodeDecodeError:
                 pass
-        found = self._fast_prefilter.candidate_lines(buf) if valid and self._fast_prefilter is not None else None
+        fast = self._fast_prefilter
+        found = fast.candidate_lines(buf) if valid and fast is not None else None
         if found is None:
             found = self._re2_prefilter.candidate_lines(buf)
         return found[0], found[1], valid

@@ -8,10 +8,11 @@ Two implementations decide the same set of lines:
 - ``HyperscanPrefilter``: the same anchors and words as plain literals and the patterns in Hyperscan's
   prefilter mode, all found in one pass over the block, then checked so the lines are exactly those RE2
   would flag. Hyperscan scans a block several times faster than RE2's DFA once there are thousands of
-  alternatives. It is used when the ``hyperscan`` package imports, the CPU supports it, every anchor is
-  ASCII and every pattern is one it can take (see ``_hyperscan_pattern``); otherwise, and for any block
-  where it would not be exact cheaply (invalid UTF-8, many lines with unusual whitespace), the RE2 one
-  runs. Both only look, in linear time: neither backtracks.
+  alternatives. It is compiled in a thread after the matcher is built (the matcher answers through RE2
+  meanwhile) and used when the ``hyperscan`` package imports, the CPU supports it, every anchor is ASCII
+  and every pattern is one it can take (see ``_hyperscan_pattern``); otherwise, and for any block where
+  it would not be exact cheaply (invalid UTF-8, many lines with unusual whitespace or pattern reports),
+  the RE2 one runs. Both only look, in linear time: neither backtracks.
 
 Why the Hyperscan lines equal the RE2 lines:
 
@@ -113,8 +114,8 @@ def lines_matching(regex: Any, raw_lines: list[bytes]) -> set[int]:
 class Re2Prefilter:
     """The reference prefilter: one RE2 regex over raw bytes that flags every line a signature could match.
 
-    Compiled when first needed, so a matcher that scans through Hyperscan does not pay for it unless a
-    block falls back to it."""
+    The engine compiles it with the matcher: it scans while Hyperscan compiles, and every block Hyperscan
+    leaves to it."""
 
     def __init__(self, anchors: Iterable[str], patterns: list[str]) -> None:
         self._anchors = sorted(set(anchors) | set(ERROR_WORDS))
@@ -201,25 +202,33 @@ class _FallBack(Exception):
 
 
 class HyperscanBuild:
-    """Compiling a HyperscanPrefilter: the patterns and detectors start compiling in a thread at once
-    (Hyperscan lets go of the GIL), the literals when ``finish`` is given the anchors."""
+    """A HyperscanPrefilter compiled in a thread (Hyperscan lets go of the GIL while it compiles), so a
+    new matcher answers at once through RE2 and moves to Hyperscan when it is ready."""
 
-    def __init__(self, patterns: list[str], pattern_check: Any) -> None:
+    def __init__(self, anchors: Iterable[str], patterns: list[str], pattern_check: Any) -> None:
         """``pattern_check``: an RE2 regex of every pattern that finds the lines one matches in lines
         joined by line breaks (None when there are no patterns, or when it cannot be built)."""
+        self._anchors = sorted(set(anchors) | set(ERROR_WORDS))
         self._patterns = patterns
         self._pattern_check = pattern_check
-        self._usable = hyperscan is not None and (not patterns or (
+        self.result: HyperscanPrefilter | None = None
+        self.done = threading.Event()
+        usable = hyperscan is not None and all(anchor.isascii() for anchor in self._anchors) and (not patterns or (
             pattern_check is not None and all(_hyperscan_pattern(text) for text in patterns)))
-        self._others: Any = None
-        self._kinds: list[int] = []
-        self._error: Exception | None = None
-        self._thread: threading.Thread | None = None
-        if self._usable:
-            self._thread = threading.Thread(target=self._compile_others, name="hyperscan-compile", daemon=True)
-            self._thread.start()
+        if usable:
+            threading.Thread(target=self._compile, name="hyperscan-compile", daemon=True).start()
+        else:
+            self.done.set()
 
-    def _compile_others(self) -> None:
+    def _compile(self) -> None:
+        try:
+            self.result = self._build()
+        except Exception as error:  # a pattern Hyperscan refuses, no memory, an unsupported CPU
+            logger.info("matcher: Hyperscan cannot take these signatures (%s); RE2 scans instead", error)
+        finally:
+            self.done.set()
+
+    def _build(self) -> HyperscanPrefilter:
         flags = hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_MULTILINE | hyperscan.HS_FLAG_UTF8 | hyperscan.HS_FLAG_PREFILTER
         expressions = [(text.encode(), flags, _PATTERN) for text in self._patterns]
         expressions += [(source, 0, _ODD_SPACE_KIND) for source in _ODD_SPACE]
@@ -228,30 +237,9 @@ class HyperscanBuild:
             expressions += [(source, 0, _ODD_PATTERN_KIND) for source in _ODD_FOR_PATTERNS]
         else:
             expressions.append((_VERTICAL_TAB, 0, _ODD_SPACE_KIND))
-        try:
-            self._others = _compile([source for source, _, _ in expressions], [flag for _, flag, _ in expressions])
-        except Exception as error:  # reported by finish(), in the building thread
-            self._error = error
-        self._kinds = [kind for _, _, kind in expressions]
-
-    def finish(self, anchors: Iterable[str]) -> HyperscanPrefilter | None:
-        """The prefilter, or None when Hyperscan cannot serve these signatures exactly."""
-        if not self._usable:
-            return None
-        anchors = sorted(set(anchors) | set(ERROR_WORDS))
-        literals = None
-        if all(anchor.isascii() for anchor in anchors):
-            try:
-                literals = _compile([anchor.encode() for anchor in anchors], hyperscan.HS_FLAG_CASELESS, literal=True)
-            except hyperscan.error as error:
-                self._error = error
-        if self._thread is not None:
-            self._thread.join()
-        if literals is None or self._others is None:
-            if self._error is not None:
-                logger.info("matcher: Hyperscan cannot take these signatures (%s); RE2 scans instead", self._error)
-            return None
-        return HyperscanPrefilter(literals, self._others, self._kinds, self._pattern_check)
+        others = _compile([source for source, _, _ in expressions], [flag for _, flag, _ in expressions])
+        literals = _compile([anchor.encode() for anchor in self._anchors], hyperscan.HS_FLAG_CASELESS, literal=True)
+        return HyperscanPrefilter(literals, others, [kind for _, _, kind in expressions], self._pattern_check)
 
 
 def _compile(expressions: list[bytes], flags: int | list[int], *, literal: bool = False) -> Any:

@@ -97,7 +97,7 @@ def _comparable(report: ScanReport) -> tuple:
 
 def _both(specs: list[SignatureSpec]) -> tuple[Matcher, Matcher]:
     fast, reference = Matcher(specs, hyperscan=True), Matcher(specs, hyperscan=False)
-    assert fast.uses_hyperscan and not reference.uses_hyperscan
+    assert fast.wait_for_hyperscan(timeout=30) and not reference.wait_for_hyperscan(timeout=30)
     return fast, reference
 
 
@@ -151,7 +151,7 @@ def test_a_block_that_is_not_utf8_is_left_to_re2_and_matches_the_same():
 def test_signatures_hyperscan_would_read_differently_keep_the_matcher_on_re2(signature):
     matcher = Matcher([*_specs(), signature], hyperscan=True)
 
-    assert not matcher.uses_hyperscan
+    assert not matcher.wait_for_hyperscan(timeout=30)
     data = _log(6, 300)
     assert _comparable(matcher.scan(io.BytesIO(data))) == _comparable(
         Matcher([*_specs(), signature], hyperscan=False).scan(io.BytesIO(data)))
@@ -161,16 +161,25 @@ def test_without_the_hyperscan_package_the_matcher_scans_with_re2(monkeypatch):
     monkeypatch.setattr(prefilter_module, "hyperscan", None)
     matcher = Matcher(_specs(), hyperscan=True)
 
-    assert not matcher.uses_hyperscan
+    assert not matcher.wait_for_hyperscan(timeout=30)
     assert list(matcher.scan(io.BytesIO(b"kafka producer: leader not available for partition 3\n")).hits) == [6]
 
 
 def test_the_setting_turns_hyperscan_off(settings):
     settings.TRIAGE_MATCH_HYPERSCAN = False
 
-    assert not Matcher(_specs()).uses_hyperscan
+    assert not Matcher(_specs()).wait_for_hyperscan(timeout=30)
     settings.TRIAGE_MATCH_HYPERSCAN = True
-    assert Matcher(_specs()).uses_hyperscan
+    assert Matcher(_specs()).wait_for_hyperscan(timeout=30)
+
+
+def test_a_new_matcher_answers_through_re2_while_hyperscan_compiles():
+    matcher = Matcher(_specs(), hyperscan=True)
+    data = _log(7, 500)
+    early = _comparable(matcher.scan(io.BytesIO(data)))  # whichever prefilter is ready
+
+    assert matcher.wait_for_hyperscan(timeout=30)
+    assert early == _comparable(matcher.scan(io.BytesIO(data)))
 
 
 @pytest.mark.parametrize("line", [
