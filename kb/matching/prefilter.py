@@ -229,41 +229,45 @@ class HyperscanBuild:
             self.done.set()
 
     def _build(self) -> HyperscanPrefilter:
-        flags = hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_MULTILINE | hyperscan.HS_FLAG_UTF8 | hyperscan.HS_FLAG_PREFILTER
-        expressions = [(text.encode(), flags, _PATTERN) for text in self._patterns]
+        """One database: the literals first, then the patterns and the detectors (one pass over a block
+        costs less than two over two smaller databases)."""
+        pattern_flags = (hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_MULTILINE | hyperscan.HS_FLAG_UTF8
+                         | hyperscan.HS_FLAG_PREFILTER)
+        expressions = [(_literal_source(anchor), hyperscan.HS_FLAG_CASELESS, _LITERAL) for anchor in self._anchors]
+        expressions += [(text.encode(), pattern_flags, _PATTERN) for text in self._patterns]
         expressions += [(source, 0, _ODD_SPACE_KIND) for source in _ODD_SPACE]
         if self._patterns:
             expressions.append((_VERTICAL_TAB, 0, _ODD_SPACE_KIND | _ODD_PATTERN_KIND))
             expressions += [(source, 0, _ODD_PATTERN_KIND) for source in _ODD_FOR_PATTERNS]
         else:
             expressions.append((_VERTICAL_TAB, 0, _ODD_SPACE_KIND))
-        others = _compile([source for source, _, _ in expressions], [flag for _, flag, _ in expressions])
-        literals = _compile([anchor.encode() for anchor in self._anchors], hyperscan.HS_FLAG_CASELESS, literal=True)
-        return HyperscanPrefilter(literals, others, [kind for _, _, kind in expressions], self._pattern_check)
+        database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        database.compile(expressions=[source for source, _, _ in expressions], ids=list(range(len(expressions))),
+                         elements=len(expressions), flags=[flag for _, flag, _ in expressions])
+        return HyperscanPrefilter(database, [kind for _, _, kind in expressions], len(self._anchors),
+                                  self._pattern_check)
 
 
-def _compile(expressions: list[bytes], flags: int | list[int], *, literal: bool = False) -> Any:
-    database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-    database.compile(expressions=expressions, ids=list(range(len(expressions))), elements=len(expressions),
-                     flags=flags, literal=literal)
-    return database
+def _literal_source(anchor: str) -> bytes:
+    """An ASCII anchor as a Hyperscan regex of exactly its characters (case comes from the flags)."""
+    return "".join(char if char.isalnum() else f"\\x{ord(char):02x}" for char in anchor).encode()
 
 
 class HyperscanPrefilter:
-    """Every anchor and error word in one Hyperscan database of literals, the patterns and the detectors
-    in another; see the module docstring."""
+    """Every anchor, error word, pattern and detector in one Hyperscan database; see the module
+    docstring."""
 
-    def __init__(self, literals: Any, others: Any, kinds: list[int], pattern_check: Any) -> None:
-        self._literals = literals
-        self._others = others
+    def __init__(self, database: Any, kinds: list[int], literal_count: int, pattern_check: Any) -> None:
+        self._database = database
         self._kinds = kinds
+        self._literal_count = literal_count
         self._pattern_check = pattern_check
         self._local = threading.local()
 
-    def _scratch(self) -> tuple[Any, Any]:
+    def _scratch(self) -> Any:
         scratch = getattr(self._local, "scratch", None)
         if scratch is None:
-            scratch = self._local.scratch = (hyperscan.Scratch(self._literals), hyperscan.Scratch(self._others))
+            scratch = self._local.scratch = hyperscan.Scratch(self._database)
         return scratch
 
     def candidate_lines(self, buf: bytes) -> tuple[Candidates, int] | None:
@@ -278,42 +282,45 @@ class HyperscanPrefilter:
 
     def _lines(self, buf: bytes) -> dict[int, int]:
         """Start -> end of every line the RE2 prefilter would flag."""
-        literal_scratch, other_scratch = self._scratch()
-        literal_ends: list[int] = []
-        self._literals.scan(buf, match_event_handler=lambda _id, _start, end, _flags, _context: literal_ends.append(end),
-                            scratch=literal_scratch)
         ends: list[int] = []
         ids: list[int] = []
-        # Past about one report per 256 bytes (a pattern reports every place a match may end: each byte
-        # of a trailing \S+), the lines to look at again would cost more than RE2 over the whole block:
-        # the block is left to it.
-        budget = max(64, len(buf) >> 8)
+        literal_count = self._literal_count
+        # Past about one pattern or detector report per 256 bytes (a pattern reports every place a match
+        # may end: each byte of a trailing \S+), the lines to look at again would cost more than RE2 over
+        # the whole block: the block is left to it.
+        budget = [max(64, len(buf) >> 8)]
 
-        def on_other(expression: int, _start: int, end: int, _flags: int, _context: Any) -> bool | None:
+        def on_match(expression: int, _start: int, end: int, _flags: int, _context: Any) -> bool | None:
             ends.append(end)
             ids.append(expression)
-            return len(ends) > budget or None
+            if expression >= literal_count:
+                budget[0] -= 1
+                if budget[0] < 0:
+                    return True
+            return None
 
         try:
-            self._others.scan(buf, match_event_handler=on_other, scratch=other_scratch)
+            self._database.scan(buf, match_event_handler=on_match, scratch=self._scratch())
         except hyperscan.ScanTerminated as stopped:
             raise _FallBack from stopped
-        flagged = _lines_of(buf, literal_ends)
-        if not ends:
-            return flagged
-        kinds = self._kinds
-        # Start -> [end, kinds] of each line a pattern or a detector reported, not flagged already.
+        flagged: dict[int, int] = {}
+        # Start -> [end, kinds] of each line a pattern or a detector reported.
         reported: dict[int, list[int]] = {}
-        line_start, line_end, entry = -1, -1, [0, 0]
-        for end, expression in sorted(zip(ends, ids, strict=True)):
+        kinds = self._kinds
+        line_start = line_end = -1
+        for end, expression in zip(ends, ids, strict=True):
             last = end - 1
             if not line_start <= last <= line_end:
                 line_start = buf.rfind(b"\n", 0, last) + 1
                 line_end = buf.find(b"\n", last)
                 if line_end < 0:
                     line_end = len(buf)
-                entry = reported.setdefault(line_start, [line_end, 0])
-            entry[1] |= kinds[expression]
+            if expression < literal_count:
+                flagged[line_start] = line_end
+            else:
+                reported.setdefault(line_start, [line_end, 0])[1] |= kinds[expression]
+        if not reported:
+            return flagged
         recheck_space = [start for start, (_, kind) in reported.items() if kind & _ODD_SPACE_KIND and start not in flagged]
         if recheck_space:
             self._literals_in_single_spaced(buf, recheck_space, reported, flagged)
@@ -336,25 +343,13 @@ class HyperscanPrefilter:
         for copy in copies:
             offsets.append(position)
             position += len(copy) + 1
+        literal_count = self._literal_count
         found: set[int] = set()
-        self._literals.scan(b"\n".join(copies), scratch=self._scratch()[0],
-                            match_event_handler=lambda _id, _start, end, _flags, _context: found.add(
-                                bisect.bisect_right(offsets, end - 1) - 1))
+
+        def on_match(expression: int, _start: int, end: int, _flags: int, _context: Any) -> None:
+            if expression < literal_count:
+                found.add(bisect.bisect_right(offsets, end - 1) - 1)
+
+        self._database.scan(b"\n".join(copies), match_event_handler=on_match, scratch=self._scratch())
         for index in found:
             flagged[starts[index]] = reported[starts[index]][0]
-
-
-def _lines_of(buf: bytes, ends: list[int]) -> dict[int, int]:
-    """Start -> end of the line of each match end (ascending)."""
-    lines: dict[int, int] = {}
-    line_start = line_end = -1
-    for end in ends:
-        last = end - 1
-        if line_start <= last <= line_end:
-            continue
-        line_start = buf.rfind(b"\n", 0, last) + 1
-        line_end = buf.find(b"\n", last)
-        if line_end < 0:
-            line_end = len(buf)
-        lines[line_start] = line_end
-    return lines
