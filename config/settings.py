@@ -276,6 +276,9 @@ TRIAGE_RATE_LIMITS = {
 # lines past the second are cut. Both come with a notice in the result.
 TRIAGE_MATCH_MAX_BYTES = env_int("TRIAGE_MATCH_MAX_BYTES", 50 * 1024 * 1024)
 TRIAGE_MATCH_MAX_LINE_BYTES = env_int("TRIAGE_MATCH_MAX_LINE_BYTES", 64 * 1024)
+# The matcher's prefilter runs in Hyperscan where it flags exactly what RE2 would (kb/matching/prefilter.py);
+# false keeps it on RE2 alone. Without the package (not x86-64) it is RE2 whatever this says.
+TRIAGE_MATCH_HYPERSCAN = env_bool("TRIAGE_MATCH_HYPERSCAN", True)
 TRIAGE_WORKER_HEARTBEAT_SECONDS = env_int("TRIAGE_WORKER_HEARTBEAT_SECONDS", 10)
 TRIAGE_WORKER_STALE_SECONDS = env_int("TRIAGE_WORKER_STALE_SECONDS", 60)
 # Diagnostic checks may only connect to these hosts/CIDRs (every resolved address is checked at run time),

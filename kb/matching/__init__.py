@@ -3,7 +3,8 @@
 - ``masking``: reduce a line to its stable shape (numbers, ids, hosts, paths become ``#``);
 - ``rules``: how one signature matches one line, and which signatures are refused;
 - ``reader``: blocks of whole lines from a plain or gzip stream, within the size limits;
-- ``engine``: every signature compiled into one ``Matcher`` (RE2 prefilter, Aho-Corasick, RE2 Set);
+- ``prefilter``: the lines of a block worth a closer look, in one pass (Hyperscan where exact, RE2);
+- ``engine``: every signature compiled into one ``Matcher`` (prefilter, Aho-Corasick, RE2 Set);
 - ``events``: a stack trace is one event, its frames are context;
 - ``clustering``: unknown error lines grouped into templates (drain3);
 - ``version``: the knowledge-base fingerprint and this process's matcher, rebuilt when it moves on;

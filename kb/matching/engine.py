@@ -3,22 +3,21 @@
 How one scan works (memory stays bounded by the block size whatever the input size):
 
 1. kb.matching.reader yields blocks of whole lines (gzip decompressed as read, size limits applied).
-2. One RE2 regex, the *prefilter*, runs over each raw block (bytes, ASCII-caseless anchors, a DFA in
-   C++): it is the alternation of every literal signature's anchor (its longest run without a masked
-   part), every RE2 pattern signature and a few error words. Only lines it flags go further, which on
-   a normal log is a few in a hundred.
+2. The *prefilter* (kb.matching.prefilter) runs over each raw block: it looks for every literal
+   signature's anchor (its longest run without a masked part, ASCII-caseless), every RE2 pattern
+   signature and a few error words, in one pass of Hyperscan when it can serve them exactly and of one
+   RE2 regex otherwise. Only lines it flags go further, which on a normal log is a few in a hundred.
 3. The flagged lines are masked in one batch (kb.matching.masking) and fed to an Aho-Corasick automaton
    of every masked literal signature's anchor, each candidate confirmed with ``in`` (or the loose
    comparison); pattern signatures are searched once over the flagged lines joined and confirmed with an
    RE2 Set on the lines that hold a match.
 4. Error-looking lines that nothing matched are collected for kb.matching.clustering.
 
-User-written patterns only ever run in RE2 (linear time), never in Python's ``re``.
+User-written patterns only ever run in RE2 and Hyperscan (both linear time), never in Python's ``re``.
 """
 
 from __future__ import annotations
 
-import bisect
 import contextlib
 import gc
 import logging
@@ -32,15 +31,16 @@ from typing import IO, Any
 
 import ahocorasick
 import re2
+from django.conf import settings
 
 from ..models import Signature
 from . import events
 from .clustering import UnknownGroup, UnknownLines
 from .masking import distinctive_letters, mask_text, signature_pieces
+from .prefilter import ERROR_WORDS, HyperscanBuild, HyperscanPrefilter, Re2Prefilter, lines_matching
 from .reader import BlockReader, MatchInputError, max_input_bytes, max_line_bytes, size_label
 from .rules import (
     MIN_SIGNATURE_LETTERS,
-    SPACE_CLASS,
     SignatureSpec,
     literal_locators,
     loose_match,
@@ -63,21 +63,14 @@ ANCHOR_CHARS = 24
 # Shorter anchors are common in ordinary text and would flag too many lines for checking.
 MIN_ANCHOR_CHARS = 8
 
-# Words that make a line look like an error worth showing when no signature knows it.
-ERROR_WORDS = (
-    "error", "exception", "fatal", "panic", "refused", "denied", "failed", "failure", "timed out",
-    "timeout", "unable to", "cannot", "critical", "killed", "errno", "segfault", "out of memory",
-)
 # Tested only on flagged lines that no signature matched.
 _ERROR_WORD = re.compile("|".join(re.escape(word) for word in ERROR_WORDS))
 _CALM_LEVEL = re.compile(r"(?:^|[\s\[(|<])(?:info|debug|trace|notice)(?:[\s\])|>:]|$)")
-_UNANCHORED = re2._Anchor.UNANCHORED
 
 
 def is_calm(line: str) -> bool:
     """True for an INFO/DEBUG/TRACE/NOTICE line: never an error event, whatever words it holds."""
     return bool(_CALM_LEVEL.search(mask_text(line[:200])[:80]))
-_NO_MATCH = (-1, -1)
 
 
 _gc_lock = threading.Lock()
@@ -109,42 +102,6 @@ def _gc_paused() -> Iterator[None]:
                     gc.enable()
 
 
-def _ascii_caseless(anchor: str) -> str:
-    """A lower-case ASCII anchor as RE2 source that matches it in any ASCII case: ``[eE][rR]...``.
-
-    Lower-casing each block (ASCII only) before the search matched the same and cost a copy of the
-    input; RE2's own case folding would also fold k and s to the Kelvin and long-s signs, which makes
-    the DFA of thousands of anchors far larger and slower.
-    """
-    return "".join(f"[{char}{char.upper()}]" if "a" <= char <= "z" else SPACE_CLASS if char == " "
-                   else re.escape(char) for char in anchor)
-
-
-def _prefilter_compile(anchors: Iterable[str], patterns: list[str]) -> Any:
-    """One RE2 regex over raw bytes that flags every line a signature could match."""
-    alternatives = []
-    for anchor in sorted(set(anchors) | set(ERROR_WORDS)):
-        if anchor.isascii():
-            alternatives.append(_ascii_caseless(anchor))
-        else:
-            # Masking lower-cased the anchor with Unicode rules; RE2's case folding finds it as written.
-            escaped = re.escape(anchor).replace("\\ ", SPACE_CLASS)
-            alternatives.append(f"(?i:{escaped})")
-    # (?m) so ^ and $ in a pattern mean a line's ends inside a block, as they do on one line.
-    alternatives += [f"(?im:{pattern})" for pattern in patterns]
-    source = "|".join(alternatives).encode()
-    # RE2's DFA needs room in proportion to the program or it silently falls back to a much slower NFA;
-    # the budget is a cap that is used lazily (a 10k-signature set touches a few tens of MB).
-    options = re2_options(max_mem=min(max(32 << 20, 640 * len(source)), 1 << 30))
-    options.case_sensitive = True
-    options.never_capture = True
-    # No pattern may run across a line break: "(?s).*x" would otherwise flag every line up to the next
-    # "x" and make the scan quadratic. (Anchors cannot cross one anyway.)
-    options.never_nl = bool(patterns)
-    # The class, not re2.compile(): that keeps the last 128 regexes in an LRU cache, stale matchers too.
-    return re2._Regexp(source, options)._regexp
-
-
 # A pattern that can tell where its line sits in the text (\A, \z, multi-line mode turned off) must be
 # checked on each line by itself.
 _POSITION_SENSITIVE = re.compile(r"\\[Az]|\(\?[imsU]*-[imsU]*m")
@@ -173,11 +130,16 @@ class Matcher:
     collection in the process.
     """
 
-    def __init__(self, signatures: Iterable[SignatureSpec], *, version: str = "") -> None:
+    def __init__(self, signatures: Iterable[SignatureSpec], *, version: str = "",
+                 hyperscan: bool | None = None) -> None:
+        """``hyperscan``: scan with Hyperscan where it is exact (the TRIAGE_MATCH_HYPERSCAN setting when
+        None); False keeps every block on the RE2 prefilter."""
+        if hyperscan is None:
+            hyperscan = bool(getattr(settings, "TRIAGE_MATCH_HYPERSCAN", True))
         with _gc_paused():
-            self._build(signatures, version=version)
+            self._build(signatures, version=version, hyperscan=hyperscan)
 
-    def _build(self, signatures: Iterable[SignatureSpec], *, version: str) -> None:
+    def _build(self, signatures: Iterable[SignatureSpec], *, version: str, hyperscan: bool) -> None:
         self.version = version
         self.skipped: list[tuple[int, str]] = []
         self._literal_ids: list[int] = []
@@ -210,6 +172,15 @@ class Matcher:
             self._pattern_texts.append(spec.text)
             self._pattern_regexes.append(pattern_compile(spec.text))
 
+        self._pattern_set = None
+        self._pattern_lines = None
+        if self._pattern_texts:
+            pattern_set = re2.Set.SearchSet(re2_options())
+            for text in self._pattern_texts:
+                pattern_set.Add(text)
+            pattern_set.Compile()
+            self._pattern_set = pattern_set
+            self._pattern_lines = _pattern_lines_compile(self._pattern_texts)
         # Mask every literal in one call: one line each, split again afterwards.
         joined = "\n".join(spec.text.strip() for spec in literal_specs)
         masked_all = [masked.strip() for masked in mask_text(joined).split("\n")] if literal_specs else []
@@ -246,16 +217,25 @@ class Matcher:
         # An automaton without words cannot be searched: then no line holds an anchor.
         self._anchors_in = automaton.iter if by_anchor else _no_anchors
 
-        self._pattern_set = None
-        self._pattern_lines = None
-        if self._pattern_texts:
-            pattern_set = re2.Set.SearchSet(re2_options())
-            for text in self._pattern_texts:
-                pattern_set.Add(text)
-            pattern_set.Compile()
-            self._pattern_set = pattern_set
-            self._pattern_lines = _pattern_lines_compile(self._pattern_texts)
-        self._prefilter = _prefilter_compile(by_anchor, self._pattern_texts)
+        self._re2_prefilter = Re2Prefilter(by_anchor, self._pattern_texts)
+        self._re2_prefilter.compile()
+        # Compiled in the background; until it is ready (or when it cannot be exact) RE2 scans every block.
+        self._fast_build = HyperscanBuild(by_anchor, self._pattern_texts, self._pattern_lines) if hyperscan else None
+
+    @property
+    def _fast_prefilter(self) -> HyperscanPrefilter | None:
+        return self._fast_build.result if self._fast_build is not None else None
+
+    @property
+    def uses_hyperscan(self) -> bool:
+        """Whether blocks are scanned with Hyperscan now (each falls back to RE2 where that is not exact)."""
+        return self._fast_prefilter is not None
+
+    def wait_for_hyperscan(self, timeout: float | None = None) -> bool:
+        """Wait until the Hyperscan prefilter is compiled (or known not to apply); whether it is used."""
+        if self._fast_build is not None:
+            self._fast_build.done.wait(timeout)
+        return self.uses_hyperscan
 
     @property
     def size(self) -> int:
@@ -299,8 +279,11 @@ class Matcher:
                 valid = True
             except UnicodeDecodeError:
                 pass
-        candidates, newlines = self._candidate_lines(buf)
-        return candidates, newlines, valid
+        fast = self._fast_prefilter
+        found = fast.candidate_lines(buf) if valid and fast is not None else None
+        if found is None:
+            found = self._re2_prefilter.candidate_lines(buf)
+        return found[0], found[1], valid
 
     def _scan_chunk(self, buf: bytes, prefiltered: tuple[list[tuple[int, int, int]], int, bool],
                     state: _ScanState) -> int:
@@ -360,47 +343,7 @@ class Matcher:
         one search per such line over all of them joined, instead of the set on every line."""
         if self._pattern_lines is None:
             return range(len(raw_lines))
-        joined = b"\n".join(raw_lines)
-        starts = []
-        position = 0
-        for raw in raw_lines:
-            starts.append(position)
-            position += len(raw) + 1
-        match = self._pattern_lines.Match
-        found: set[int] = set()
-        position, end = 0, len(joined)
-        while position <= end:
-            span = match(_UNANCHORED, joined, position, end)[0]
-            if span == _NO_MATCH:
-                break
-            line = bisect.bisect_right(starts, span[0]) - 1
-            found.add(line)
-            if line + 1 >= len(starts):
-                break
-            position = starts[line + 1]
-        return found
-
-    def _candidate_lines(self, buf: bytes) -> tuple[list[tuple[int, int, int]], int]:
-        """(line offset in the block, line start, line end) of every line the prefilter flags, and the
-        block's count of line breaks (counted on the way, so the block is counted once)."""
-        match = self._prefilter.Match
-        found = []
-        position, end = 0, len(buf)
-        line_offset = counted = 0
-        while position < end:
-            span = match(_UNANCHORED, buf, position, end)[0]
-            if span == _NO_MATCH:
-                break
-            newline = buf.rfind(b"\n", position, span[0])
-            line_start = position if newline < 0 else newline + 1
-            line_end = buf.find(b"\n", span[0])
-            if line_end < 0:
-                line_end = end
-            line_offset += buf.count(b"\n", counted, line_start)
-            counted = line_start
-            found.append((line_offset, line_start, line_end))
-            position = line_end + 1
-        return found, line_offset + buf.count(b"\n", counted)
+        return lines_matching(self._pattern_lines, raw_lines)
 
     def _record(self, state: _ScanState, buf: bytes, start: int, end: int, number: int, line: str,
                 literal_hits: dict[int, bool], pattern_hits: Iterable[int]) -> None:
