@@ -17,8 +17,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
-from django.db import transaction
-from django.db.models import Count, F, Max
+from django.db import connections, transaction
+from django.db.models import F
 
 from ...models import Article, ArticleEmbedding, Symptom
 from .encoder import DIMENSIONS, MODEL_NAME, Encoder
@@ -130,10 +130,17 @@ def embeddings_stale(*, using: str = "default", limit: int | None = None) -> lis
 
 
 def table_version(using: str = "default") -> tuple:
-    """Changes whenever an article or a vector row is added, removed or rewritten."""
-    vectors = ArticleEmbedding.objects.using(using).aggregate(n=Count("pk"), newest=Max("updated_at"))
-    articles = Article.objects.using(using).aggregate(n=Count("pk"), newest=Max("updated_at"))
-    return (vectors["n"], vectors["newest"], articles["n"], articles["newest"])
+    """Changes whenever a vector row is added, removed or rewritten, or an article is added or edited.
+
+    One statement, read on every semantic search: the vector table's count and newest row, and the newest
+    article edit (an index lookup; counting articles would scan them). A deleted article takes its vector
+    row with it, which moves the count; one that never had vectors was never in the index.
+    """
+    vectors, articles = ArticleEmbedding._meta.db_table, Article._meta.db_table
+    with connections[using].cursor() as cursor:
+        cursor.execute(f"SELECT v.n, v.newest, a.newest FROM (SELECT COUNT(*) AS n, MAX(updated_at) AS newest "
+                       f"FROM {vectors}) v, (SELECT MAX(updated_at) AS newest FROM {articles}) a")
+        return tuple(cursor.fetchone())
 
 
 @dataclass

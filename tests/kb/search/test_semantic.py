@@ -190,3 +190,18 @@ def test_an_article_whose_passages_all_match_beats_one_with_a_single_close_passa
     single = VectorIndex(version=(), article_ids=np.array([1]), system_ids=np.array([1]),
                          published=np.array([True]), starts=np.array([0]), matrix=np.array([close], dtype=np.float32))
     assert single.similarities(query)[0] == pytest.approx(0.9)
+
+
+def test_the_vector_table_version_moves_with_every_write_the_index_depends_on(semantic):
+    from kb.search.semantic.store import table_version
+
+    system, hung, printer = _shell_kb()
+    article_embeddings_refresh_task([hung.pk, printer.pk])
+    seen = [table_version()]
+    article_update(article=printer, title="Printer queue stuck", body="Clear the spooler, then restart it.")
+    seen.append(table_version())  # an edit
+    article_embeddings_refresh_task([printer.pk])
+    seen.append(table_version())  # its vectors rewritten
+    printer.delete()
+    seen.append(table_version())  # its vectors went with it
+    assert len(set(seen)) == len(seen)
