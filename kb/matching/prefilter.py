@@ -93,15 +93,20 @@ def line_offsets(buf: bytes, starts: list[int]) -> tuple[list[int], int]:
     return offsets[:-1], offsets[-1]
 
 
+def _joined_offsets(parts: list[bytes]) -> list[int]:
+    """Where each part starts in ``b"\\n".join(parts)``."""
+    offsets, position = [], 0
+    for part in parts:
+        offsets.append(position)
+        position += len(part) + 1
+    return offsets
+
+
 def lines_matching(regex: Any, raw_lines: list[bytes]) -> set[int]:
     """Which of these lines the RE2 regex matches inside (no match may cross a line break): one search per
     matching line over all of them joined, instead of one call per line."""
     joined = b"\n".join(raw_lines)
-    starts = []
-    position = 0
-    for raw in raw_lines:
-        starts.append(position)
-        position += len(raw) + 1
+    starts = _joined_offsets(raw_lines)
     match = regex.Match
     found: set[int] = set()
     position, end = 0, len(joined)
@@ -344,11 +349,7 @@ class HyperscanPrefilter:
         """Flag those of these lines whose copy with every whitespace run made one space holds an anchor
         or an error word."""
         copies = [_SPACE_RUN.sub(b" ", buf[start:reported[start][0]]) for start in starts]
-        offsets = []
-        position = 0
-        for copy in copies:
-            offsets.append(position)
-            position += len(copy) + 1
+        offsets = _joined_offsets(copies)
         literal_count = self._literal_count
         found: set[int] = set()
 
