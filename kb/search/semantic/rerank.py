@@ -92,11 +92,13 @@ def semantic_similarities(text: str, *, system_ids: tuple[int, ...] = (), includ
     if not text.strip() or not semantic_enabled():
         return {}
     try:
+        version = _fill_missing(using, table_version(using))
+        index = index_current(using, version=version)
+        if not len(index.article_ids):
+            return {}  # no vectors yet (the refresh task has not run): nothing to compare the query with
         vector = query_vector(text)
         if vector is None:
             return {}
-        version = _fill_missing(using, table_version(using))
-        index = index_current(using, version=version)
         sims = index.similarities(vector)
         keep = np.ones(len(sims), dtype=bool)
         if not include_drafts:

@@ -205,3 +205,16 @@ def test_the_vector_table_version_moves_with_every_write_the_index_depends_on(se
     printer.delete()
     seen.append(table_version())  # its vectors went with it
     assert len(set(seen)) == len(seen)
+
+
+def test_no_query_is_encoded_while_no_article_has_vectors(semantic, monkeypatch):
+    system, hung, printer = _shell_kb()
+    monkeypatch.setattr(rerank_module, "LAZY_LIMIT", 0)  # leave the vectors to the task
+    encoded = []
+    real = rerank_module.query_vector
+    monkeypatch.setattr(rerank_module, "query_vector", lambda text: encoded.append(text) or real(text))
+    assert semantic_similarities("terminal window frozen") == {}
+    assert encoded == []
+    article_embeddings_refresh_task([hung.pk, printer.pk])
+    assert set(semantic_similarities("terminal window frozen")) == {hung.pk, printer.pk}
+    assert encoded == ["terminal window frozen"]
