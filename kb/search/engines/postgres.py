@@ -19,6 +19,10 @@ from ..spelling import max_edits
 from .base import SIGNATURE_LIMIT, STRICT, Candidate, Engine, Filters
 from .bm25 import bm25_idf, bm25_score
 
+# Document frequencies of query items for the current article-table stamp (see rank_idfs), per process.
+FREQUENCY_CACHE_SIZE = 50_000
+_frequencies: dict[tuple, dict[tuple[str, str], int]] = {}
+
 
 class PostgresEngine(Engine):
     vendor = "postgresql"
@@ -107,18 +111,38 @@ class PostgresEngine(Engine):
         return list(dict.fromkeys(items))
 
     def rank_idfs(self, items: Sequence[tuple[str, str]]) -> list[float]:
-        """Each item's BM25 weight from how many articles it matches (drafts too, as in FTS5), one statement."""
+        """Each item's BM25 weight from how many articles it matches (drafts too, as in FTS5).
+
+        Counting matches is most of a ranked search's cost on a large knowledge base, and the same words
+        come back search after search: counts are kept per process, keyed by a stamp of the article table
+        (newest id and edit, two index lookups), so any new or edited article starts them afresh."""
         key = tuple(items)
         if key not in self._idfs:
-            counts = ", ".join([f"kb_search_matches({function}('english', %s), %s)" for function, _ in items])
-            params: list[Any] = [value for _, text in items for value in (text, self.FREQUENCY_LIMIT)]
-            row = self._rows(
-                "SELECT greatest((SELECT count(*) FROM (SELECT 1 FROM kb_article LIMIT %s) n), "
-                f"(SELECT reltuples::bigint FROM pg_class WHERE oid = 'kb_article'::regclass)), {counts}",
-                [self.ARTICLE_COUNT_LIMIT, *params],
-            )[0]
-            self._idfs[key] = [bm25_idf(int(matches), int(row[0])) for matches in row[1:]]
+            stamp, articles = self._frequency_stamp()
+            known = _frequencies.get(stamp, {})
+            missing = [item for item in dict.fromkeys(items) if item not in known]
+            if missing:
+                counts = ", ".join([f"kb_search_matches({function}('english', %s), %s)" for function, _ in missing])
+                params: list[Any] = [value for _, text in missing for value in (text, self.FREQUENCY_LIMIT)]
+                row = self._rows(f"SELECT {counts}", params)[0]
+                fresh = {item: int(matches) for item, matches in zip(missing, row, strict=True)}
+                known = {**known, **fresh} if len(known) < FREQUENCY_CACHE_SIZE else fresh
+                _frequencies.clear()  # one stamp at a time: older counts are of an older table
+                _frequencies[stamp] = known
+            self._idfs[key] = [bm25_idf(known[item], articles) for item in items]
         return self._idfs[key]
+
+    def _frequency_stamp(self) -> tuple[tuple, int]:
+        """(stamp of the article table, number of articles): the planner's estimate on a large table,
+        counted (up to ARTICLE_COUNT_LIMIT) on a small one."""
+        using, newest_id, newest_edit, estimate = self._rows(
+            "SELECT %s, MAX(id), MAX(updated_at), (SELECT reltuples::bigint FROM pg_class "
+            "WHERE oid = 'kb_article'::regclass) FROM kb_article", [self.using])[0]
+        articles = int(estimate or 0)
+        if articles < self.ARTICLE_COUNT_LIMIT:
+            articles = max(articles, int(self._rows(
+                "SELECT count(*) FROM (SELECT 1 FROM kb_article LIMIT %s) n", [self.ARTICLE_COUNT_LIMIT])[0][0]))
+        return (using, newest_id, newest_edit, articles), articles
 
     def rank_sql(self, items: Sequence[tuple[str, str]]) -> tuple[str, list[Any]]:
         """Two columns: the article's length (distinct words) and each item's field-weighted count in it

@@ -203,6 +203,22 @@ def test_a_body_that_keeps_naming_rare_words_outranks_a_common_word_in_a_title(c
     assert results.hits[0].article.pk == about.pk
 
 
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="document frequencies are counted on PostgreSQL")
+def test_word_frequencies_are_counted_once_until_an_article_is_added_or_edited(corpus):
+    from django.test.utils import CaptureQueriesContext
+
+    def counted(text):
+        with CaptureQueriesContext(connection) as queries:
+            first = _titles(search(text))
+        return first, sum("kb_search_matches(phraseto_tsquery" in q["sql"] for q in queries.captured_queries)
+
+    titles, counts = counted("redis queue backlog")
+    assert counts >= 1
+    assert counted("redis queue backlog") == (titles, 0)  # the same words: counted already
+    _article(corpus["pg"].system, "Queue backlog after a deploy", "Drain the redis queue before the deploy.")
+    assert counted("redis queue backlog")[1] >= 1  # the table changed: counted again
+
+
 def test_an_engine_called_with_a_word_list_finds_the_same_articles_as_typed_words(corpus):
     """Another module (the matcher's retrieval) calls an engine with tokens it already has."""
     engine = engine_for()
