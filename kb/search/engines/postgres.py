@@ -43,6 +43,7 @@ class PostgresEngine(Engine):
         super().__init__(using)
         # Per search (an engine lives for one): its stages rank the same items, counted once.
         self._idfs: dict[tuple[tuple[str, str], ...], list[float]] = {}
+        self._stamp: tuple[tuple, int] | None = None
 
     def ids_sql(self, ids: Sequence[int]) -> tuple[str, list[Any]]:
         return "= ANY(%s)", [list(ids)]
@@ -134,15 +135,17 @@ class PostgresEngine(Engine):
 
     def _frequency_stamp(self) -> tuple[tuple, int]:
         """(stamp of the article table, number of articles): the planner's estimate on a large table,
-        counted (up to ARTICLE_COUNT_LIMIT) on a small one."""
-        using, newest_id, newest_edit, estimate = self._rows(
-            "SELECT %s, MAX(id), MAX(updated_at), (SELECT reltuples::bigint FROM pg_class "
-            "WHERE oid = 'kb_article'::regclass) FROM kb_article", [self.using])[0]
-        articles = int(estimate or 0)
-        if articles < self.ARTICLE_COUNT_LIMIT:
-            articles = max(articles, int(self._rows(
-                "SELECT count(*) FROM (SELECT 1 FROM kb_article LIMIT %s) n", [self.ARTICLE_COUNT_LIMIT])[0][0]))
-        return (using, newest_id, newest_edit, articles), articles
+        counted (up to ARTICLE_COUNT_LIMIT) on a small one. Read once per search, whatever its stages."""
+        if self._stamp is None:
+            newest_id, newest_edit, estimate = self._rows(
+                "SELECT MAX(id), MAX(updated_at), (SELECT reltuples::bigint FROM pg_class "
+                "WHERE oid = 'kb_article'::regclass) FROM kb_article", [])[0]
+            articles = int(estimate or 0)
+            if articles < self.ARTICLE_COUNT_LIMIT:
+                articles = max(articles, int(self._rows(
+                    "SELECT count(*) FROM (SELECT 1 FROM kb_article LIMIT %s) n", [self.ARTICLE_COUNT_LIMIT])[0][0]))
+            self._stamp = (self.using, newest_id, newest_edit, articles), articles
+        return self._stamp
 
     def rank_sql(self, items: Sequence[tuple[str, str]]) -> tuple[str, list[Any]]:
         """Two columns: the article's length (distinct words) and each item's field-weighted count in it
